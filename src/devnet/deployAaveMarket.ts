@@ -1,0 +1,193 @@
+/**
+ * Deploys a complete Aave v3.0.2 market from the `@aave/core-v3` npm artifacts, in the order the
+ * contracts require (see shared/AAVE-NOTES.md): addresses provider and ACL, linked logic libraries,
+ * Pool and PoolConfigurator behind their proxies, oracle with one settable aggregator per asset,
+ * data provider, token implementations, rate strategies, reserves, risk parameters and eMode.
+ */
+import { type Address, getAddress, type PublicClient, parseUnits, zeroAddress } from 'viem'
+import { addressesProviderAbi, poolAbi } from '../../strategies/aave-v3/abi.js'
+import { callWrite, deployContract } from '../chain/rpc.js'
+import { type AaveContractName, linkBytecode, loadAaveArtifact } from './aaveArtifacts.js'
+import { helperContract } from './helperContracts.js'
+import { DEVNET_EMODES, DEVNET_RESERVES, type ReserveSpec } from './marketSpec.js'
+
+export interface DevnetReserve {
+  asset: Address
+  aToken: Address
+  variableDebtToken: Address
+  stableDebtToken: Address
+  aggregator: Address
+  decimals: number
+}
+
+export interface DevnetAddresses {
+  pool: Address
+  addressesProvider: Address
+  poolConfigurator: Address
+  aclManager: Address
+  oracle: Address
+  dataProvider: Address
+  batchReader: Address
+  treasury: Address
+  reserves: Record<string, DevnetReserve>
+}
+
+const RAY = 10n ** 27n
+const pctToRay = (pct: number): bigint => (BigInt(Math.round(pct * 1e6)) * RAY) / 100_000_000n
+
+export async function deployAaveMarket(
+  client: PublicClient,
+  admin: Address,
+  reserves: readonly ReserveSpec[] = DEVNET_RESERVES,
+): Promise<DevnetAddresses> {
+  const deploy = (name: AaveContractName, args: readonly unknown[], libraries: Record<string, Address> = {}) => {
+    const artifact = loadAaveArtifact(name)
+    return deployContract(client, admin, artifact.abi, linkBytecode(artifact, libraries), args, name)
+  }
+  const write = (to: Address, name: AaveContractName, functionName: string, args: readonly unknown[], gas?: bigint) =>
+    callWrite(client, admin, to, loadAaveArtifact(name).abi, functionName as never, args as never, gas)
+
+  // 1. Addresses provider and access control. The ACL admin must be set before the ACLManager exists.
+  const addressesProvider = await deploy('PoolAddressesProvider', ['Undertow Devnet', admin])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setACLAdmin', [admin])
+  const aclManager = await deploy('ACLManager', [addressesProvider])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setACLManager', [aclManager])
+  for (const role of ['addPoolAdmin', 'addEmergencyAdmin', 'addRiskAdmin', 'addAssetListingAdmin']) {
+    await write(aclManager, 'ACLManager', role, [admin])
+  }
+
+  // 2. Logic libraries; FlashLoanLogic links BorrowLogic itself.
+  const libraries: Record<string, Address> = {}
+  for (const name of ['SupplyLogic', 'BorrowLogic', 'LiquidationLogic', 'EModeLogic', 'BridgeLogic', 'PoolLogic', 'ConfiguratorLogic'] as const) {
+    libraries[name] = await deploy(name, [])
+  }
+  libraries.FlashLoanLogic = await deploy('FlashLoanLogic', [], libraries)
+
+  // 3. Pool and configurator implementations; the provider creates and initializes the proxies.
+  const poolImpl = await deploy('Pool', [addressesProvider], libraries)
+  await write(poolImpl, 'Pool', 'initialize', [addressesProvider])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setPoolImpl', [poolImpl])
+  const pool = await client.readContract({ address: addressesProvider, abi: addressesProviderAbi, functionName: 'getPool' })
+  const configuratorImpl = await deploy('PoolConfigurator', [], libraries)
+  await write(configuratorImpl, 'PoolConfigurator', 'initialize', [addressesProvider])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setPoolConfiguratorImpl', [configuratorImpl])
+  const poolConfigurator = await client.readContract({
+    address: addressesProvider,
+    abi: addressesProviderAbi,
+    functionName: 'getPoolConfigurator',
+  })
+  const dataProvider = await deploy('AaveProtocolDataProvider', [addressesProvider])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setPoolDataProvider', [dataProvider])
+
+  // 4. Underlying tokens and one settable Chainlink-style aggregator each; then the AaveOracle.
+  const aggregator = helperContract('SettableAggregator')
+  const assets: Address[] = []
+  const aggregators: Address[] = []
+  for (const spec of reserves) {
+    assets.push(await deploy('MintableERC20', [spec.symbol, spec.symbol, spec.decimals]))
+    aggregators.push(
+      await deployContract(
+        client,
+        admin,
+        aggregator.abi,
+        aggregator.bytecode,
+        [parseUnits(spec.priceUsd, 8), 8, `${spec.symbol} / USD`],
+        `${spec.symbol} aggregator`,
+      ),
+    )
+  }
+  const oracle = await deploy('AaveOracle', [addressesProvider, assets, aggregators, zeroAddress, zeroAddress, 10n ** 8n])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setPriceOracle', [oracle])
+
+  // 5. Token implementations (they need the Pool proxy), rate strategies, reserves.
+  const aTokenImpl = await deploy('AToken', [pool])
+  const stableDebtImpl = await deploy('StableDebtToken', [pool])
+  const variableDebtImpl = await deploy('VariableDebtToken', [pool])
+  const treasury = getAddress('0x00000000000000000000000000000000000fee5e')
+  const initInputs = []
+  for (const [i, spec] of reserves.entries()) {
+    const strategy = await deploy('DefaultReserveInterestRateStrategy', [
+      addressesProvider,
+      pctToRay(spec.rate.optimalUsagePct),
+      pctToRay(spec.rate.basePct),
+      pctToRay(spec.rate.slope1Pct),
+      pctToRay(spec.rate.slope2Pct),
+      pctToRay(1),
+      pctToRay(60),
+      pctToRay(1),
+      pctToRay(8),
+      pctToRay(20),
+    ])
+    initInputs.push({
+      aTokenImpl,
+      stableDebtTokenImpl: stableDebtImpl,
+      variableDebtTokenImpl: variableDebtImpl,
+      underlyingAssetDecimals: spec.decimals,
+      interestRateStrategyAddress: strategy,
+      underlyingAsset: assets[i],
+      treasury,
+      incentivesController: zeroAddress,
+      aTokenName: `Aave ${spec.symbol}`,
+      aTokenSymbol: `a${spec.symbol}`,
+      variableDebtTokenName: `Aave variable debt ${spec.symbol}`,
+      variableDebtTokenSymbol: `variableDebt${spec.symbol}`,
+      stableDebtTokenName: `Aave stable debt ${spec.symbol}`,
+      stableDebtTokenSymbol: `stableDebt${spec.symbol}`,
+      params: '0x',
+    })
+  }
+  await write(poolConfigurator, 'PoolConfigurator', 'initReserves', [initInputs], 50_000_000n)
+
+  // 6. Risk parameters. The debt ceiling must be set before anyone supplies the asset.
+  for (const [i, spec] of reserves.entries()) {
+    const asset = assets[i] as Address
+    await write(poolConfigurator, 'PoolConfigurator', 'configureReserveAsCollateral', [
+      asset,
+      spec.ltvBps,
+      spec.liquidationThresholdBps,
+      spec.liquidationBonusBps,
+    ])
+    if (spec.borrowingEnabled) await write(poolConfigurator, 'PoolConfigurator', 'setReserveBorrowing', [asset, true])
+    await write(poolConfigurator, 'PoolConfigurator', 'setReserveFactor', [asset, spec.reserveFactorBps])
+    await write(poolConfigurator, 'PoolConfigurator', 'setLiquidationProtocolFee', [asset, spec.liquidationProtocolFeeBps])
+    if (spec.supplyCap > 0) await write(poolConfigurator, 'PoolConfigurator', 'setSupplyCap', [asset, spec.supplyCap])
+    if (spec.borrowCap > 0) await write(poolConfigurator, 'PoolConfigurator', 'setBorrowCap', [asset, spec.borrowCap])
+    if (spec.debtCeiling > 0n) await write(poolConfigurator, 'PoolConfigurator', 'setDebtCeiling', [asset, spec.debtCeiling])
+    if (spec.borrowableInIsolation) {
+      await write(poolConfigurator, 'PoolConfigurator', 'setBorrowableInIsolation', [asset, true])
+    }
+  }
+  for (const category of DEVNET_EMODES) {
+    const sourceIndex = category.priceSourceSymbol ? reserves.findIndex((r) => r.symbol === category.priceSourceSymbol) : -1
+    await write(poolConfigurator, 'PoolConfigurator', 'setEModeCategory', [
+      category.id,
+      category.ltvBps,
+      category.liquidationThresholdBps,
+      category.liquidationBonusBps,
+      sourceIndex >= 0 ? assets[sourceIndex] : zeroAddress,
+      category.label,
+    ])
+  }
+  for (const [i, spec] of reserves.entries()) {
+    if (spec.eModeCategory > 0) {
+      await write(poolConfigurator, 'PoolConfigurator', 'setAssetEModeCategory', [assets[i], spec.eModeCategory])
+    }
+  }
+
+  const batchReaderContract = helperContract('BatchReader')
+  const batchReader = await deployContract(client, admin, batchReaderContract.abi, batchReaderContract.bytecode, [], 'BatchReader')
+
+  const reserveAddresses: Record<string, DevnetReserve> = {}
+  for (const [i, spec] of reserves.entries()) {
+    const data = await client.readContract({ address: pool, abi: poolAbi, functionName: 'getReserveData', args: [assets[i] as Address] })
+    reserveAddresses[spec.symbol] = {
+      asset: assets[i] as Address,
+      aToken: data.aTokenAddress,
+      variableDebtToken: data.variableDebtTokenAddress,
+      stableDebtToken: data.stableDebtTokenAddress,
+      aggregator: aggregators[i] as Address,
+      decimals: spec.decimals,
+    }
+  }
+  return { pool, addressesProvider, poolConfigurator, aclManager, oracle, dataProvider, batchReader, treasury, reserves: reserveAddresses }
+}
