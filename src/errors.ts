@@ -30,7 +30,9 @@ export function shouldRetry(error: unknown): boolean {
   if (error instanceof UndertowError) return false
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
   // viem's transport errors are classified by their class names, not by the node's message text.
-  return /HttpRequestError|WebSocketRequestError|TimeoutError|SocketClosedError|LimitExceededRpcError/.test(text)
+  return /HttpRequestError|WebSocketRequestError|TimeoutError|SocketClosedError|LimitExceededRpcError/.test(
+    text,
+  )
 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+(?::[^/\s@]*)?@)/gi

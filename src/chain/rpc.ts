@@ -5,12 +5,12 @@
  */
 import {
   type Abi,
-  BaseError,
-  ContractFunctionRevertedError,
   type Address,
+  BaseError,
   type Chain,
   type ContractFunctionArgs,
   type ContractFunctionName,
+  ContractFunctionRevertedError,
   createPublicClient,
   defineChain,
   encodeDeployData,
@@ -34,7 +34,11 @@ export function devChain(chainId: number, rpcUrl: string, wsUrl?: string): Chain
 }
 
 export function httpClient(rpcUrl: string, chainId: number): PublicClient {
-  return createPublicClient({ chain: devChain(chainId, rpcUrl), transport: http(rpcUrl, { retryCount: 2 }), cacheTime: 0 })
+  return createPublicClient({
+    chain: devChain(chainId, rpcUrl),
+    transport: http(rpcUrl, { retryCount: 2 }),
+    cacheTime: 0,
+  })
 }
 
 export class TransactionRevertedError extends UndertowError {
@@ -48,7 +52,11 @@ export class TransactionRevertedError extends UndertowError {
   }
 }
 
-export async function waitForReceipt(client: PublicClient, hash: Hash, timeoutMs = 60_000): Promise<TransactionReceipt> {
+export async function waitForReceipt(
+  client: PublicClient,
+  hash: Hash,
+  timeoutMs = 60_000,
+): Promise<TransactionReceipt> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const receipt = await client.getTransactionReceipt({ hash }).catch((error: unknown) => {
@@ -78,10 +86,15 @@ export async function sendUnlocked(client: PublicClient, params: SendParams): Pr
   return (await client.request({ method: 'eth_sendTransaction', params: [tx] } as never)) as Hash
 }
 
-export async function sendAndConfirm(client: PublicClient, params: SendParams, label: string): Promise<TransactionReceipt> {
+export async function sendAndConfirm(
+  client: PublicClient,
+  params: SendParams,
+  label: string,
+): Promise<TransactionReceipt> {
   const hash = await sendUnlocked(client, params)
   const receipt = await waitForReceipt(client, hash)
-  if (receipt.status !== 'success') throw new TransactionRevertedError(label, receipt, await revertReason(client, params, receipt))
+  if (receipt.status !== 'success')
+    throw new TransactionRevertedError(label, receipt, await revertReason(client, params, receipt))
   return receipt
 }
 
@@ -92,7 +105,11 @@ export async function sendAndConfirm(client: PublicClient, params: SendParams, l
 export const DEFAULT_CALL_GAS = 1_500_000n
 
 /** Replays a reverted transaction as a call on the state before its block to recover the reason. */
-async function revertReason(client: PublicClient, params: SendParams, receipt: TransactionReceipt): Promise<string> {
+async function revertReason(
+  client: PublicClient,
+  params: SendParams,
+  receipt: TransactionReceipt,
+): Promise<string> {
   try {
     await client.call({
       account: params.from,
@@ -101,15 +118,21 @@ async function revertReason(client: PublicClient, params: SendParams, receipt: T
       ...(params.gas !== undefined ? { gas: params.gas } : {}),
       blockNumber: receipt.blockNumber - 1n,
     })
-    return receipt.gasUsed === params.gas ? 'out of gas' : 'reverted only in its block (state changed before it)'
+    return receipt.gasUsed === params.gas
+      ? 'out of gas'
+      : 'reverted only in its block (state changed before it)'
   } catch (error) {
-    const walked = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined
+    const walked =
+      error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined
     if (walked instanceof ContractFunctionRevertedError) return walked.reason ?? walked.shortMessage
     return error instanceof BaseError ? error.shortMessage : String(error)
   }
 }
 
-export async function callWrite<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>>(
+export async function callWrite<
+  const abi extends Abi,
+  name extends ContractFunctionName<abi, 'nonpayable' | 'payable'>,
+>(
   client: PublicClient,
   from: Address,
   to: Address,

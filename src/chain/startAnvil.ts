@@ -88,13 +88,28 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilInsta
   }
 }
 
-async function launch(binary: string, port: number, chainId: number, options: AnvilOptions): Promise<AnvilInstance> {
+async function launch(
+  binary: string,
+  port: number,
+  chainId: number,
+  options: AnvilOptions,
+): Promise<AnvilInstance> {
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId)]
-  args.push('--accounts', '10', '--balance', '1000000', '--gas-limit', '60000000', '--code-size-limit', '100000')
+  args.push(
+    '--accounts',
+    '10',
+    '--balance',
+    '1000000',
+    '--gas-limit',
+    '60000000',
+    '--code-size-limit',
+    '100000',
+  )
   if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds))
   if (options.order) args.push('--order', options.order)
   if (options.forkUrl) args.push('--fork-url', options.forkUrl, '--no-rate-limit')
-  if (options.forkBlockNumber !== undefined) args.push('--fork-block-number', options.forkBlockNumber.toString())
+  if (options.forkBlockNumber !== undefined)
+    args.push('--fork-block-number', options.forkBlockNumber.toString())
   if (options.timestamp !== undefined) args.push('--timestamp', options.timestamp.toString())
   if (options.extraArgs) args.push(...options.extraArgs)
 
@@ -125,7 +140,9 @@ async function launch(binary: string, port: number, chainId: number, options: An
     child.once('exit', (code) => {
       clearTimeout(timer)
       running.delete(child)
-      reject(new FatalError(`anvil exited with code ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`))
+      reject(
+        new FatalError(`anvil exited with code ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`),
+      )
     })
   })
 

@@ -65,7 +65,8 @@ export function linkBytecode(artifact: Artifact, libraries: Record<string, Addre
   for (const [, libs] of Object.entries(artifact.linkReferences)) {
     for (const [libName, refs] of Object.entries(libs)) {
       const address = libraries[libName]
-      if (!address) throw new FatalError(`${artifact.contractName} needs library ${libName}, which was not deployed`)
+      if (!address)
+        throw new FatalError(`${artifact.contractName} needs library ${libName}, which was not deployed`)
       const hex = address.slice(2).toLowerCase()
       for (const ref of refs) {
         // Offsets are in bytes; the hex string has two characters per byte.

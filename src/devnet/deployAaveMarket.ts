@@ -40,12 +40,21 @@ export async function deployAaveMarket(
   admin: Address,
   reserves: readonly ReserveSpec[] = DEVNET_RESERVES,
 ): Promise<DevnetAddresses> {
-  const deploy = (name: AaveContractName, args: readonly unknown[], libraries: Record<string, Address> = {}) => {
+  const deploy = (
+    name: AaveContractName,
+    args: readonly unknown[],
+    libraries: Record<string, Address> = {},
+  ) => {
     const artifact = loadAaveArtifact(name)
     return deployContract(client, admin, artifact.abi, linkBytecode(artifact, libraries), args, name)
   }
-  const write = (to: Address, name: AaveContractName, functionName: string, args: readonly unknown[], gas?: bigint) =>
-    callWrite(client, admin, to, loadAaveArtifact(name).abi, functionName as never, args as never, gas)
+  const write = (
+    to: Address,
+    name: AaveContractName,
+    functionName: string,
+    args: readonly unknown[],
+    gas?: bigint,
+  ) => callWrite(client, admin, to, loadAaveArtifact(name).abi, functionName as never, args as never, gas)
 
   // 1. Addresses provider and access control. The ACL admin must be set before the ACLManager exists.
   const addressesProvider = await deploy('PoolAddressesProvider', ['Undertow Devnet', admin])
@@ -58,7 +67,15 @@ export async function deployAaveMarket(
 
   // 2. Logic libraries; FlashLoanLogic links BorrowLogic itself.
   const libraries: Record<string, Address> = {}
-  for (const name of ['SupplyLogic', 'BorrowLogic', 'LiquidationLogic', 'EModeLogic', 'BridgeLogic', 'PoolLogic', 'ConfiguratorLogic'] as const) {
+  for (const name of [
+    'SupplyLogic',
+    'BorrowLogic',
+    'LiquidationLogic',
+    'EModeLogic',
+    'BridgeLogic',
+    'PoolLogic',
+    'ConfiguratorLogic',
+  ] as const) {
     libraries[name] = await deploy(name, [])
   }
   libraries.FlashLoanLogic = await deploy('FlashLoanLogic', [], libraries)
@@ -67,7 +84,11 @@ export async function deployAaveMarket(
   const poolImpl = await deploy('Pool', [addressesProvider], libraries)
   await write(poolImpl, 'Pool', 'initialize', [addressesProvider])
   await write(addressesProvider, 'PoolAddressesProvider', 'setPoolImpl', [poolImpl])
-  const pool = await client.readContract({ address: addressesProvider, abi: addressesProviderAbi, functionName: 'getPool' })
+  const pool = await client.readContract({
+    address: addressesProvider,
+    abi: addressesProviderAbi,
+    functionName: 'getPool',
+  })
   const configuratorImpl = await deploy('PoolConfigurator', [], libraries)
   await write(configuratorImpl, 'PoolConfigurator', 'initialize', [addressesProvider])
   await write(addressesProvider, 'PoolAddressesProvider', 'setPoolConfiguratorImpl', [configuratorImpl])
@@ -96,7 +117,14 @@ export async function deployAaveMarket(
       ),
     )
   }
-  const oracle = await deploy('AaveOracle', [addressesProvider, assets, aggregators, zeroAddress, zeroAddress, 10n ** 8n])
+  const oracle = await deploy('AaveOracle', [
+    addressesProvider,
+    assets,
+    aggregators,
+    zeroAddress,
+    zeroAddress,
+    10n ** 8n,
+  ])
   await write(addressesProvider, 'PoolAddressesProvider', 'setPriceOracle', [oracle])
 
   // 5. Token implementations (they need the Pool proxy), rate strategies, reserves.
@@ -147,18 +175,27 @@ export async function deployAaveMarket(
       spec.liquidationThresholdBps,
       spec.liquidationBonusBps,
     ])
-    if (spec.borrowingEnabled) await write(poolConfigurator, 'PoolConfigurator', 'setReserveBorrowing', [asset, true])
+    if (spec.borrowingEnabled)
+      await write(poolConfigurator, 'PoolConfigurator', 'setReserveBorrowing', [asset, true])
     await write(poolConfigurator, 'PoolConfigurator', 'setReserveFactor', [asset, spec.reserveFactorBps])
-    await write(poolConfigurator, 'PoolConfigurator', 'setLiquidationProtocolFee', [asset, spec.liquidationProtocolFeeBps])
-    if (spec.supplyCap > 0) await write(poolConfigurator, 'PoolConfigurator', 'setSupplyCap', [asset, spec.supplyCap])
-    if (spec.borrowCap > 0) await write(poolConfigurator, 'PoolConfigurator', 'setBorrowCap', [asset, spec.borrowCap])
-    if (spec.debtCeiling > 0n) await write(poolConfigurator, 'PoolConfigurator', 'setDebtCeiling', [asset, spec.debtCeiling])
+    await write(poolConfigurator, 'PoolConfigurator', 'setLiquidationProtocolFee', [
+      asset,
+      spec.liquidationProtocolFeeBps,
+    ])
+    if (spec.supplyCap > 0)
+      await write(poolConfigurator, 'PoolConfigurator', 'setSupplyCap', [asset, spec.supplyCap])
+    if (spec.borrowCap > 0)
+      await write(poolConfigurator, 'PoolConfigurator', 'setBorrowCap', [asset, spec.borrowCap])
+    if (spec.debtCeiling > 0n)
+      await write(poolConfigurator, 'PoolConfigurator', 'setDebtCeiling', [asset, spec.debtCeiling])
     if (spec.borrowableInIsolation) {
       await write(poolConfigurator, 'PoolConfigurator', 'setBorrowableInIsolation', [asset, true])
     }
   }
   for (const category of DEVNET_EMODES) {
-    const sourceIndex = category.priceSourceSymbol ? reserves.findIndex((r) => r.symbol === category.priceSourceSymbol) : -1
+    const sourceIndex = category.priceSourceSymbol
+      ? reserves.findIndex((r) => r.symbol === category.priceSourceSymbol)
+      : -1
     await write(poolConfigurator, 'PoolConfigurator', 'setEModeCategory', [
       category.id,
       category.ltvBps,
@@ -170,16 +207,31 @@ export async function deployAaveMarket(
   }
   for (const [i, spec] of reserves.entries()) {
     if (spec.eModeCategory > 0) {
-      await write(poolConfigurator, 'PoolConfigurator', 'setAssetEModeCategory', [assets[i], spec.eModeCategory])
+      await write(poolConfigurator, 'PoolConfigurator', 'setAssetEModeCategory', [
+        assets[i],
+        spec.eModeCategory,
+      ])
     }
   }
 
   const batchReaderContract = helperContract('BatchReader')
-  const batchReader = await deployContract(client, admin, batchReaderContract.abi, batchReaderContract.bytecode, [], 'BatchReader')
+  const batchReader = await deployContract(
+    client,
+    admin,
+    batchReaderContract.abi,
+    batchReaderContract.bytecode,
+    [],
+    'BatchReader',
+  )
 
   const reserveAddresses: Record<string, DevnetReserve> = {}
   for (const [i, spec] of reserves.entries()) {
-    const data = await client.readContract({ address: pool, abi: poolAbi, functionName: 'getReserveData', args: [assets[i] as Address] })
+    const data = await client.readContract({
+      address: pool,
+      abi: poolAbi,
+      functionName: 'getReserveData',
+      args: [assets[i] as Address],
+    })
     reserveAddresses[spec.symbol] = {
       asset: assets[i] as Address,
       aToken: data.aTokenAddress,
@@ -189,5 +241,15 @@ export async function deployAaveMarket(
       decimals: spec.decimals,
     }
   }
-  return { pool, addressesProvider, poolConfigurator, aclManager, oracle, dataProvider, batchReader, treasury, reserves: reserveAddresses }
+  return {
+    pool,
+    addressesProvider,
+    poolConfigurator,
+    aclManager,
+    oracle,
+    dataProvider,
+    batchReader,
+    treasury,
+    reserves: reserveAddresses,
+  }
 }

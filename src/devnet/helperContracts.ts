@@ -24,7 +24,10 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 function helperSource(): string {
   // In dist/ the .sol file is not copied by tsc; read it from the source tree beside the package.
-  for (const candidate of [join(here, 'helpers.sol'), join(here, '..', '..', '..', 'src', 'devnet', 'helpers.sol')]) {
+  for (const candidate of [
+    join(here, 'helpers.sol'),
+    join(here, '..', '..', '..', 'src', 'devnet', 'helpers.sol'),
+  ]) {
     try {
       return readFileSync(candidate, 'utf8')
     } catch (error) {

@@ -52,11 +52,12 @@ const bySymbol = (symbol: string): ReserveSpec => {
 function pick<T>(random: () => number, items: readonly T[], count: number): T[] {
   const pool = [...items]
   const out: T[] = []
-  while (out.length < count && pool.length > 0) out.push(pool.splice(Math.floor(random() * pool.length), 1)[0] as T)
+  while (out.length < count && pool.length > 0)
+    out.push(pool.splice(Math.floor(random() * pool.length), 1)[0] as T)
   return out
 }
 
-/** Pure: the portfolios for a seed. Borrowed share of the limit is drawn from [0.55, 0.97]. */
+/** Pure: the portfolios for a seed. Borrowed share of the limit is drawn from [0.70, 0.995]. */
 export function planAccounts(count: number, seed: number): PlannedAccount[] {
   const random = createRandom(seed)
   const profiles: Profile[] = ['cross', 'cross', 'emode-stable', 'emode-eth', 'isolated']
@@ -98,21 +99,34 @@ export function planAccounts(count: number, seed: number): PlannedAccount[] {
       limitUsd += (usd * (Number(source.priceUsd) / Number(spec.priceUsd)) * ltv) / 10_000
       return { symbol, amount: usdToUnits(spec, usd) }
     })
-    const share = 0.55 + random() * 0.42
-    const borrows = debts.map((symbol) => ({ symbol, amount: usdToUnits(bySymbol(symbol), (limitUsd * share) / debts.length) }))
+    const share = 0.7 + random() * 0.295
+    const borrows = debts.map((symbol) => ({
+      symbol,
+      amount: usdToUnits(bySymbol(symbol), (limitUsd * share) / debts.length),
+    }))
     plans.push({ address: seededAccount(seed, i), profile, eMode, supplies, borrows })
   }
   return plans
 }
 
-export async function seedLiquidity(client: PublicClient, addresses: DevnetAddresses, provider: Address): Promise<void> {
+export async function seedLiquidity(
+  client: PublicClient,
+  addresses: DevnetAddresses,
+  provider: Address,
+): Promise<void> {
   for (const spec of DEVNET_RESERVES) {
     if (!spec.borrowingEnabled) continue
     await supplyFrom(client, addresses, provider, spec.symbol, usdToUnits(spec, 100_000_000))
   }
 }
 
-export async function supplyFrom(client: PublicClient, addresses: DevnetAddresses, from: Address, symbol: string, amount: bigint) {
+export async function supplyFrom(
+  client: PublicClient,
+  addresses: DevnetAddresses,
+  from: Address,
+  symbol: string,
+  amount: bigint,
+) {
   const reserve = addresses.reserves[symbol]
   if (!reserve) throw new Error(`unknown reserve ${symbol}`)
   await callWrite(client, from, reserve.asset, erc20Abi, 'mint', [from, amount])
@@ -120,21 +134,41 @@ export async function supplyFrom(client: PublicClient, addresses: DevnetAddresse
   await callWrite(client, from, addresses.pool, poolAbi, 'supply', [reserve.asset, amount, from, 0])
 }
 
-export async function executePlan(client: PublicClient, addresses: DevnetAddresses, plan: PlannedAccount): Promise<void> {
-  await client.request({ method: 'anvil_setBalance', params: [plan.address, toHex(10n ** 20n)] } as never)
+/** Gives an impersonated actor 100 ETH for gas. */
+export async function giveGas(client: PublicClient, address: Address): Promise<void> {
+  await client.request({ method: 'anvil_setBalance', params: [address, toHex(10n ** 20n)] } as never)
+}
+
+export async function executePlan(
+  client: PublicClient,
+  addresses: DevnetAddresses,
+  plan: PlannedAccount,
+): Promise<void> {
+  await giveGas(client, plan.address)
   for (const supply of plan.supplies) {
     await supplyFrom(client, addresses, plan.address, supply.symbol, supply.amount)
     // Isolated collateral is never enabled automatically on supply (v3.0.2 ValidationLogic).
     if (bySymbol(supply.symbol).debtCeiling > 0n) {
       const asset = addresses.reserves[supply.symbol]?.asset
-      if (asset) await callWrite(client, plan.address, addresses.pool, poolAbi, 'setUserUseReserveAsCollateral', [asset, true])
+      if (asset)
+        await callWrite(client, plan.address, addresses.pool, poolAbi, 'setUserUseReserveAsCollateral', [
+          asset,
+          true,
+        ])
     }
   }
-  if (plan.eMode > 0) await callWrite(client, plan.address, addresses.pool, poolAbi, 'setUserEMode', [plan.eMode])
+  if (plan.eMode > 0)
+    await callWrite(client, plan.address, addresses.pool, poolAbi, 'setUserEMode', [plan.eMode])
   for (const borrow of plan.borrows) {
     const reserve = addresses.reserves[borrow.symbol]
     if (!reserve) throw new Error(`unknown reserve ${borrow.symbol}`)
-    await callWrite(client, plan.address, addresses.pool, poolAbi, 'borrow', [reserve.asset, borrow.amount, 2n, 0, plan.address])
+    await callWrite(client, plan.address, addresses.pool, poolAbi, 'borrow', [
+      reserve.asset,
+      borrow.amount,
+      2n,
+      0,
+      plan.address,
+    ])
   }
 }
 

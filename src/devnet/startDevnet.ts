@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { type Address, getAddress, isAddress, type PublicClient, parseUnits, toHex } from 'viem'
 import { aggregatorAbi } from '../../strategies/aave-v3/abi.js'
-import { type AnvilInstance, startAnvil } from '../chain/startAnvil.js'
 import { callWrite, httpClient } from '../chain/rpc.js'
+import { type AnvilInstance, startAnvil } from '../chain/startAnvil.js'
 import { UsageError } from '../errors.js'
 import { type DevnetAddresses, deployAaveMarket } from './deployAaveMarket.js'
 import { executePlan, planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
@@ -104,7 +104,8 @@ export function readDevnetFile(path: string): DevnetInfo {
 
 /** Parses a positive decimal price into the aggregator's 8-decimal answer, or explains what is wrong. */
 export function parsePriceE8(price: string): bigint {
-  if (!/^\d+(\.\d+)?$/.test(price.trim())) throw new UsageError(`price must be a positive decimal number, got "${price}"`)
+  if (!/^\d+(\.\d+)?$/.test(price.trim()))
+    throw new UsageError(`price must be a positive decimal number, got "${price}"`)
   const [, fraction = ''] = price.trim().split('.')
   if (fraction.length > 8) throw new UsageError(`price has more than 8 decimals: "${price}"`)
   const value = parseUnits(price.trim(), 8)
@@ -115,7 +116,9 @@ export function parsePriceE8(price: string): bigint {
 export function reserveOf(devnet: DevnetInfo, symbol: string) {
   const reserve = devnet.addresses.reserves[symbol]
   if (!reserve) {
-    throw new UsageError(`unknown reserve symbol "${symbol}" (devnet has ${Object.keys(devnet.addresses.reserves).join(', ')})`)
+    throw new UsageError(
+      `unknown reserve symbol "${symbol}" (devnet has ${Object.keys(devnet.addresses.reserves).join(', ')})`,
+    )
   }
   return reserve
 }
@@ -130,18 +133,26 @@ export async function setPrice(devnet: DevnetInfo, symbol: string, price: string
 
 /** Advances chain time by `seconds` and mines a block so the new timestamp takes effect. */
 export async function warp(devnet: DevnetInfo, seconds: number, client?: PublicClient): Promise<void> {
-  if (!Number.isInteger(seconds) || seconds <= 0) throw new UsageError(`--seconds must be a positive integer, got ${seconds}`)
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    throw new UsageError(`--seconds must be a positive integer, got ${seconds}`)
   const rpc = client ?? httpClient(devnet.rpcUrl, devnet.chainId)
   await rpc.request({ method: 'evm_increaseTime', params: [toHex(seconds)] } as never)
   await rpc.request({ method: 'evm_mine', params: [] } as never)
 }
 
 /** Gives an address ETH and a large balance of every reserve asset (for liquidators and other bots). */
-export async function fundAccount(devnet: DevnetInfo, address: Address, client?: PublicClient): Promise<void> {
+export async function fundAccount(
+  devnet: DevnetInfo,
+  address: Address,
+  client?: PublicClient,
+): Promise<void> {
   const rpc = client ?? httpClient(devnet.rpcUrl, devnet.chainId)
   await rpc.request({ method: 'anvil_setBalance', params: [address, toHex(10n ** 22n)] } as never)
   const { erc20Abi } = await import('../../strategies/aave-v3/abi.js')
   for (const reserve of Object.values(devnet.addresses.reserves)) {
-    await callWrite(rpc, DEVNET_ADMIN, reserve.asset, erc20Abi, 'mint', [address, 10n ** BigInt(reserve.decimals + 9)])
+    await callWrite(rpc, DEVNET_ADMIN, reserve.asset, erc20Abi, 'mint', [
+      address,
+      10n ** BigInt(reserve.decimals + 9),
+    ])
   }
 }

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `undertow` command line. This module is the process's error boundary: a UsageError or
+ * FatalError prints one line and exits non-zero; nothing prints a stack trace unless UNDERTOW_DEBUG=1.
+ */
+import { Command, CommanderError } from 'commander'
+import { registerDemoCommand } from './commands/demo.js'
+import { registerDevnetCommand } from './commands/devnet.js'
+import { redact, UndertowError, UsageError } from './errors.js'
+
+/** Resolves on the first SIGINT or SIGTERM (the one place that listens for them). */
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done)
+      process.off('SIGTERM', done)
+      resolve()
+    }
+    process.on('SIGINT', done)
+    process.on('SIGTERM', done)
+  })
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('undertow')
+    .description('Competitive liquidation keeper for cross-margin lending protocols')
+    .version('0.1.0')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+  registerDevnetCommand(program, waitForSignal)
+  registerDemoCommand(program)
+  for (const command of program.commands) {
+    command.exitOverride()
+    for (const sub of command.commands) sub.exitOverride()
+  }
+  return program
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv)
+    return 0
+  } catch (error) {
+    return reportError(error)
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its one-line message (or the help/version text).
+    return error.exitCode === 0 ||
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version'
+      ? 0
+      : 2
+  }
+  if (process.env.UNDERTOW_DEBUG === '1' && error instanceof Error)
+    process.stderr.write(`${redact(String(error.stack))}\n`)
+  if (error instanceof UsageError) {
+    process.stderr.write(`undertow: ${error.message}\n`)
+    return 2
+  }
+  if (error instanceof UndertowError) {
+    process.stderr.write(`undertow: ${error.message}\n`)
+    return 1
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  process.stderr.write(`undertow: unexpected error: ${redact(message ?? '')}\n`)
+  return 1
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /cli\.(ts|js)$/.test(process.argv[1])
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (error: unknown) => process.exit(reportError(error)),
+  )
+}
