@@ -1,0 +1,323 @@
+/**
+ * Applies decoded logs to the mirror, in chain order, with no IO. Every rule names the Solidity it
+ * mirrors. The result says which accounts changed and which prices moved (for incremental
+ * re-evaluation), and whether something needs a reload from the chain (a new reserve, a new source).
+ */
+import { type Abi, decodeEventLog } from 'viem'
+import type { ChainLog } from '../../src/chain/types.js'
+import { rayDiv, rayMul } from '../../src/math/fixedPoint.js'
+import {
+  aaveOracleAbi,
+  aggregatorAbi,
+  poolAbi,
+  poolConfiguratorAbi,
+  scaledTokenAbi,
+  stableDebtTokenAbi,
+} from './abi.js'
+import { normalizedDebt } from './math.js'
+import { type AccountPosition, emptyPosition, type MarketState, type ReserveState } from './state.js'
+
+export interface ApplyResult {
+  touchedAccounts: Set<string>
+  /** Lowercase assets (or price sources) whose price changed. */
+  movedPrices: Set<string>
+  /** Reserves whose index or configuration changed. */
+  touchedReserves: Set<number>
+  reloadNeeded: string[]
+}
+
+export function emptyResult(): ApplyResult {
+  return { touchedAccounts: new Set(), movedPrices: new Set(), touchedReserves: new Set(), reloadNeeded: [] }
+}
+
+const tokenEventsAbi = [...scaledTokenAbi, ...stableDebtTokenAbi] as Abi
+const poolEventsAbi = poolAbi as Abi
+const configuratorEventsAbi = poolConfiguratorAbi as Abi
+const oracleEventsAbi = [...aaveOracleAbi, ...aggregatorAbi] as Abi
+
+export type { ChainLog }
+
+function position(market: MarketState, user: string, result: ApplyResult): AccountPosition {
+  const key = user.toLowerCase()
+  result.touchedAccounts.add(key)
+  let p = market.accounts.get(key)
+  if (!p) {
+    p = emptyPosition()
+    market.accounts.set(key, p)
+  }
+  return p
+}
+
+const setBit = (p: AccountPosition, bit: number, on: boolean) => {
+  const b = 1n << BigInt(bit)
+  p.config = on ? p.config | b : p.config & ~b
+}
+
+function decode(abi: Abi, log: ChainLog): { eventName: string; args: Record<string, unknown> } | undefined {
+  try {
+    return decodeEventLog({
+      abi,
+      data: log.data,
+      topics: log.topics as [`0x${string}`, ...`0x${string}`[]],
+      strict: true,
+    }) as never
+  } catch {
+    // Events we do not follow (Transfer, Approval, …) share the contracts; they carry no position data.
+    return undefined
+  }
+}
+
+function reserveByAsset(market: MarketState, asset: unknown): ReserveState | undefined {
+  return typeof asset === 'string' ? market.reserves.get(asset.toLowerCase()) : undefined
+}
+
+/** Applies one block's logs (already in logIndex order) at that block's timestamp. */
+export function applyLogs(
+  market: MarketState,
+  logs: readonly ChainLog[],
+  timestamp: bigint,
+  result = emptyResult(),
+): ApplyResult {
+  const pool = market.pool.toLowerCase()
+  const configurator = market.configurator.toLowerCase()
+  const oracle = market.oracle.toLowerCase()
+  for (const log of logs) {
+    const address = log.address.toLowerCase()
+    const token = market.tokens.get(address)
+    if (token) {
+      applyTokenLog(market, token.reserveId, token.kind, log, timestamp, result)
+    } else if (address === pool) {
+      applyPoolLog(market, log, timestamp, result)
+    } else if (address === configurator) {
+      applyConfiguratorLog(market, log, result)
+    } else if (address === oracle || market.sources.has(address)) {
+      applyOracleLog(market, address, log, result)
+    }
+  }
+  return result
+}
+
+function applyTokenLog(
+  market: MarketState,
+  reserveId: number,
+  kind: 'aToken' | 'variableDebt' | 'stableDebt',
+  log: ChainLog,
+  timestamp: bigint,
+  result: ApplyResult,
+) {
+  const event = decode(tokenEventsAbi, log)
+  if (!event) return
+  const a = event.args
+  if (kind === 'stableDebt') {
+    applyStableDebtLog(market, reserveId, event.eventName, a, timestamp, result)
+    return
+  }
+  const balances = (p: AccountPosition) => (kind === 'aToken' ? p.scaledCollateral : p.scaledDebt)
+  if (event.eventName === 'Mint') {
+    // ScaledBalanceTokenBase._mintScaled: value = amount + balanceIncrease; or, from _burnScaled when
+    // interest exceeds the amount burned, value = balanceIncrease - amount.
+    const p = position(market, a.onBehalfOf as string, result)
+    const value = a.value as bigint
+    const increase = a.balanceIncrease as bigint
+    const index = a.index as bigint
+    const list = balances(p)
+    const current = list[reserveId] ?? 0n
+    list[reserveId] =
+      value >= increase
+        ? current + rayDiv(value - increase, index)
+        : current - rayDiv(increase - value, index)
+    // A debt mint means the account now owes this reserve (BorrowLogic sets the bit on borrow).
+    if (kind === 'variableDebt') setBit(p, reserveId * 2, true)
+  } else if (event.eventName === 'Burn') {
+    const p = position(market, a.from as string, result)
+    const value = a.value as bigint
+    const increase = a.balanceIncrease as bigint
+    const index = a.index as bigint
+    const list = balances(p)
+    const before = list[reserveId] ?? 0n
+    const burned = value + increase
+    list[reserveId] = before - rayDiv(burned, index)
+    if (kind === 'variableDebt') {
+      // Repay and liquidation clear the borrowing bit when the debt they compute reaches exactly zero
+      // (BorrowLogic.executeRepay, LiquidationLogic), whatever scaled dust rounding leaves behind.
+      const remaining = rayMul(before, index) - burned
+      if (remaining === 0n && (p.stable?.get(reserveId)?.principal ?? 0n) === 0n)
+        setBit(p, reserveId * 2, false)
+    }
+  } else if (event.eventName === 'BalanceTransfer' && kind === 'aToken') {
+    const scaled = a.value as bigint
+    const from = position(market, a.from as string, result)
+    const to = position(market, a.to as string, result)
+    from.scaledCollateral[reserveId] = (from.scaledCollateral[reserveId] ?? 0n) - scaled
+    to.scaledCollateral[reserveId] = (to.scaledCollateral[reserveId] ?? 0n) + scaled
+  }
+}
+
+function applyStableDebtLog(
+  market: MarketState,
+  reserveId: number,
+  eventName: string,
+  a: Record<string, unknown>,
+  timestamp: bigint,
+  result: ApplyResult,
+) {
+  if (eventName === 'Mint') {
+    // StableDebtToken.mint: principal becomes currentBalance + amount, where the event's amount is
+    // amount + balanceIncrease; rate and timestamp are the user's new ones.
+    const p = position(market, a.onBehalfOf as string, result)
+    p.stable ??= new Map()
+    const amount = (a.amount as bigint) - (a.balanceIncrease as bigint)
+    p.stable.set(reserveId, {
+      principal: (a.currentBalance as bigint) + amount,
+      rate: a.newRate as bigint,
+      timestamp,
+    })
+    setBit(p, reserveId * 2, true)
+  } else if (eventName === 'Burn') {
+    // StableDebtToken.burn: principal becomes currentBalance - amount (event amount is amount - increase).
+    const p = position(market, a.from as string, result)
+    p.stable ??= new Map()
+    const current = p.stable.get(reserveId)
+    const amount = (a.amount as bigint) + (a.balanceIncrease as bigint)
+    const principal = (a.currentBalance as bigint) - amount
+    if (principal === 0n) {
+      p.stable.delete(reserveId)
+      const reserve = [...market.reserves.values()].find((r) => r.id === reserveId)
+      const variable = reserve
+        ? rayMul(p.scaledDebt[reserveId] ?? 0n, normalizedDebt(reserve, timestamp))
+        : 0n
+      if (variable === 0n) setBit(p, reserveId * 2, false)
+    } else {
+      p.stable.set(reserveId, { principal, rate: current?.rate ?? 0n, timestamp })
+    }
+  }
+}
+
+function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, result: ApplyResult) {
+  const event = decode(poolEventsAbi, log)
+  if (!event) return
+  const a = event.args
+  switch (event.eventName) {
+    case 'ReserveDataUpdated': {
+      const reserve = reserveByAsset(market, a.reserve)
+      if (!reserve) return
+      reserve.liquidityRate = a.liquidityRate as bigint
+      reserve.stableBorrowRate = a.stableBorrowRate as bigint
+      reserve.variableBorrowRate = a.variableBorrowRate as bigint
+      reserve.liquidityIndex = a.liquidityIndex as bigint
+      reserve.variableBorrowIndex = a.variableBorrowIndex as bigint
+      reserve.lastUpdateTimestamp = timestamp
+      result.touchedReserves.add(reserve.id)
+      return
+    }
+    case 'ReserveUsedAsCollateralEnabled':
+    case 'ReserveUsedAsCollateralDisabled': {
+      const reserve = reserveByAsset(market, a.reserve)
+      if (!reserve) return
+      setBit(
+        position(market, a.user as string, result),
+        reserve.id * 2 + 1,
+        event.eventName === 'ReserveUsedAsCollateralEnabled',
+      )
+      return
+    }
+    case 'Borrow': {
+      const reserve = reserveByAsset(market, a.reserve)
+      if (!reserve) return
+      setBit(position(market, a.onBehalfOf as string, result), reserve.id * 2, true)
+      return
+    }
+    case 'UserEModeSet':
+      position(market, a.user as string, result).eMode = Number(a.categoryId)
+      return
+    default:
+      return
+  }
+}
+
+function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyResult) {
+  const event = decode(configuratorEventsAbi, log)
+  if (!event) return
+  const a = event.args
+  if (event.eventName === 'EModeCategoryAdded') {
+    const id = Number(a.categoryId)
+    market.eModes.set(id, {
+      id,
+      ltv: Number(a.ltv),
+      liquidationThreshold: Number(a.liquidationThreshold),
+      liquidationBonus: Number(a.liquidationBonus),
+      priceSource: (a.oracle as string).toLowerCase() as `0x${string}`,
+      label: a.label as string,
+    })
+    // A new source may have no price in the mirror yet.
+    if (!market.prices.has((a.oracle as string).toLowerCase()))
+      result.reloadNeeded.push(`eMode ${id} price source`)
+    for (const [key, p] of market.accounts) if (p.eMode === id) result.touchedAccounts.add(key)
+    return
+  }
+  if (event.eventName === 'ReserveInitialized' || event.eventName === 'ReserveDropped') {
+    result.reloadNeeded.push(`${event.eventName} ${String(a.asset)}`)
+    return
+  }
+  const reserve = reserveByAsset(market, a.asset)
+  if (!reserve) return
+  switch (event.eventName) {
+    case 'CollateralConfigurationChanged':
+      reserve.ltv = a.ltv as bigint
+      reserve.liquidationThreshold = a.liquidationThreshold as bigint
+      reserve.liquidationBonus = a.liquidationBonus as bigint
+      break
+    case 'ReserveBorrowing':
+      reserve.borrowingEnabled = a.enabled as boolean
+      break
+    case 'ReserveStableRateBorrowing':
+      reserve.stableBorrowingEnabled = a.enabled as boolean
+      break
+    case 'ReserveActive':
+      reserve.active = a.active as boolean
+      break
+    case 'ReserveFrozen':
+      reserve.frozen = a.frozen as boolean
+      break
+    case 'ReservePaused':
+      reserve.paused = a.paused as boolean
+      break
+    case 'ReserveFactorChanged':
+      reserve.reserveFactor = a.newReserveFactor as bigint
+      break
+    case 'DebtCeilingChanged':
+      reserve.debtCeiling = a.newDebtCeiling as bigint
+      break
+    case 'LiquidationProtocolFeeChanged':
+      reserve.liquidationProtocolFee = a.newFee as bigint
+      break
+    case 'EModeAssetCategoryChanged':
+      reserve.eModeCategory = Number(a.newCategoryId)
+      break
+    case 'BorrowableInIsolationChanged':
+      reserve.borrowableInIsolation = a.borrowable as boolean
+      break
+    default:
+      return
+  }
+  result.touchedReserves.add(reserve.id)
+}
+
+function applyOracleLog(market: MarketState, address: string, log: ChainLog, result: ApplyResult) {
+  const event = decode(oracleEventsAbi, log)
+  if (!event) return
+  if (event.eventName === 'AnswerUpdated') {
+    // AaveOracle.getAssetPrice returns the source's latestAnswer when positive, else the fallback.
+    const answer = event.args.current as bigint
+    for (const asset of market.sources.get(address) ?? []) {
+      if (answer > 0n) {
+        market.prices.set(asset, answer)
+        result.movedPrices.add(asset)
+      } else {
+        result.reloadNeeded.push(`non-positive answer for ${asset}`)
+      }
+    }
+  } else if (event.eventName === 'AssetSourceUpdated' || event.eventName === 'FallbackOracleUpdated') {
+    result.reloadNeeded.push(event.eventName)
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * IO: reads the market's addresses, reserves, eMode categories and oracle prices at one block.
+ * Positions are not read here: they come from logs (buildMirror.ts).
+ */
+import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
+import { readMany } from '../../src/chain/readMany.js'
+import { FatalError } from '../../src/errors.js'
+import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
+import { rulesForRevision } from './rules.js'
+import {
+  decodeReserveConfiguration,
+  type EModeCategory,
+  type MarketState,
+  type ReserveState,
+} from './state.js'
+
+export interface MarketAddresses {
+  addressesProvider: Address
+  /** A Multicall3-compatible contract (aggregate3); undefined = parallel eth_calls. */
+  multicallAddress?: Address | undefined
+}
+
+export async function loadMarket(
+  client: PublicClient,
+  params: MarketAddresses & { blockNumber: bigint },
+): Promise<MarketState> {
+  const at = { blockNumber: params.blockNumber }
+  const provider = params.addressesProvider
+  const [pool, oracle, configurator] = await Promise.all([
+    client.readContract({ address: provider, abi: addressesProviderAbi, functionName: 'getPool', ...at }),
+    client.readContract({
+      address: provider,
+      abi: addressesProviderAbi,
+      functionName: 'getPriceOracle',
+      ...at,
+    }),
+    client.readContract({
+      address: provider,
+      abi: addressesProviderAbi,
+      functionName: 'getPoolConfigurator',
+      ...at,
+    }),
+  ]).catch((error: unknown) => {
+    throw new FatalError(`no Aave v3 PoolAddressesProvider at ${provider} (block ${params.blockNumber})`, {
+      cause: error,
+    })
+  })
+  if (pool === zeroAddress) throw new FatalError(`PoolAddressesProvider ${provider} has no Pool`)
+  const [revision, reservesList, block] = await Promise.all([
+    client.readContract({ address: pool, abi: poolAbi, functionName: 'POOL_REVISION', ...at }),
+    client.readContract({ address: pool, abi: poolAbi, functionName: 'getReservesList', ...at }),
+    client.getBlock({ blockNumber: params.blockNumber }),
+  ])
+  if (!rulesForRevision(revision)) {
+    throw new FatalError(
+      `Aave Pool revision ${revision} at ${pool} is not supported (known: v3.0.x, revisions 1-2)`,
+    )
+  }
+  const opts = { multicallAddress: params.multicallAddress, blockNumber: params.blockNumber }
+  const perReserve = await readMany(
+    client,
+    reservesList.flatMap((asset) => [
+      { address: pool, abi: poolAbi, functionName: 'getReserveData', args: [asset] },
+      { address: asset, abi: erc20Abi, functionName: 'symbol' },
+      { address: oracle, abi: aaveOracleAbi, functionName: 'getSourceOfAsset', args: [asset] },
+      { address: oracle, abi: aaveOracleAbi, functionName: 'getAssetPrice', args: [asset] },
+    ]),
+    opts,
+  )
+  const reserves = new Map<string, ReserveState>()
+  const tokens: MarketState['tokens'] = new Map()
+  const prices = new Map<string, bigint>()
+  const sources = new Map<string, string[]>()
+  reservesList.forEach((asset, i) => {
+    const data = perReserve[i * 4] as RawReserveData | Error
+    if (data instanceof Error) throw new FatalError(`cannot read reserve ${asset}`, { cause: data })
+    const symbol = perReserve[i * 4 + 1]
+    const source = perReserve[i * 4 + 2]
+    const price = perReserve[i * 4 + 3]
+    const cfg = decodeReserveConfiguration(data.configuration.data)
+    const key = asset.toLowerCase()
+    reserves.set(key, {
+      asset: getAddress(asset),
+      symbol: typeof symbol === 'string' ? symbol : asset.slice(0, 10),
+      id: data.id,
+      decimals: cfg.decimals,
+      ltv: cfg.ltv,
+      liquidationThreshold: cfg.liquidationThreshold,
+      liquidationBonus: cfg.liquidationBonus,
+      liquidationProtocolFee: cfg.liquidationProtocolFee,
+      reserveFactor: cfg.reserveFactor,
+      eModeCategory: cfg.eModeCategory,
+      active: cfg.active,
+      frozen: cfg.frozen,
+      paused: cfg.paused,
+      borrowingEnabled: cfg.borrowingEnabled,
+      stableBorrowingEnabled: cfg.stableBorrowingEnabled,
+      borrowableInIsolation: cfg.borrowableInIsolation,
+      debtCeiling: cfg.debtCeiling,
+      liquidityIndex: data.liquidityIndex,
+      variableBorrowIndex: data.variableBorrowIndex,
+      liquidityRate: data.currentLiquidityRate,
+      variableBorrowRate: data.currentVariableBorrowRate,
+      stableBorrowRate: data.currentStableBorrowRate,
+      lastUpdateTimestamp: BigInt(data.lastUpdateTimestamp),
+      aToken: data.aTokenAddress,
+      variableDebtToken: data.variableDebtTokenAddress,
+      stableDebtToken: data.stableDebtTokenAddress,
+    })
+    tokens.set(data.aTokenAddress.toLowerCase(), { reserveId: data.id, asset: key, kind: 'aToken' })
+    tokens.set(data.variableDebtTokenAddress.toLowerCase(), {
+      reserveId: data.id,
+      asset: key,
+      kind: 'variableDebt',
+    })
+    tokens.set(data.stableDebtTokenAddress.toLowerCase(), {
+      reserveId: data.id,
+      asset: key,
+      kind: 'stableDebt',
+    })
+    if (typeof price === 'bigint') prices.set(key, price)
+    if (typeof source === 'string' && source !== zeroAddress) {
+      const list = sources.get(source.toLowerCase()) ?? []
+      list.push(key)
+      sources.set(source.toLowerCase(), list)
+    }
+  })
+
+  // eMode ids are uint8; categories with a zero liquidation threshold do not exist.
+  const categoryIds = Array.from({ length: 255 }, (_, i) => i + 1)
+  const categoryData = await readMany(
+    client,
+    categoryIds.map((id) => ({
+      address: pool,
+      abi: poolAbi,
+      functionName: 'getEModeCategoryData',
+      args: [id],
+    })),
+    opts,
+  )
+  const eModes = new Map<number, EModeCategory>()
+  categoryData.forEach((raw, i) => {
+    if (raw instanceof Error || typeof raw !== 'object' || raw === null) return
+    const c = raw as {
+      ltv: number
+      liquidationThreshold: number
+      liquidationBonus: number
+      priceSource: Address
+      label: string
+    }
+    if (c.liquidationThreshold === 0) return
+    const id = categoryIds[i] as number
+    eModes.set(id, {
+      id,
+      ltv: c.ltv,
+      liquidationThreshold: c.liquidationThreshold,
+      liquidationBonus: c.liquidationBonus,
+      priceSource: c.priceSource.toLowerCase() as Address,
+      label: c.label,
+    })
+  })
+  for (const category of eModes.values()) {
+    if (category.priceSource === zeroAddress || prices.has(category.priceSource)) continue
+    prices.set(
+      category.priceSource,
+      await client.readContract({
+        address: oracle,
+        abi: aaveOracleAbi,
+        functionName: 'getAssetPrice',
+        args: [category.priceSource],
+        ...at,
+      }),
+    )
+  }
+  return {
+    pool: getAddress(pool),
+    addressesProvider: getAddress(provider),
+    oracle: getAddress(oracle),
+    configurator: getAddress(configurator),
+    poolRevision: revision,
+    reserves,
+    tokens,
+    eModes,
+    prices,
+    sources,
+    accounts: new Map(),
+    block: { number: params.blockNumber, hash: block.hash, timestamp: block.timestamp },
+  }
+}
+
+interface RawReserveData {
+  configuration: { data: bigint }
+  liquidityIndex: bigint
+  currentLiquidityRate: bigint
+  variableBorrowIndex: bigint
+  currentVariableBorrowRate: bigint
+  currentStableBorrowRate: bigint
+  lastUpdateTimestamp: number
+  id: number
+  aTokenAddress: Address
+  stableDebtTokenAddress: Address
+  variableDebtTokenAddress: Address
+}
