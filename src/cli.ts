@@ -4,6 +4,7 @@
  * FatalError prints one line and exits non-zero; nothing prints a stack trace unless UNDERTOW_DEBUG=1.
  */
 import { Command, CommanderError } from 'commander'
+import { registerAccountsCommand } from './commands/accounts.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { redact, UndertowError, UsageError } from './errors.js'
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
   registerDevnetCommand(program, waitForSignal)
   registerDemoCommand(program)
+  registerAccountsCommand(program, process.env)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()

@@ -1,0 +1,49 @@
+/** Mirror re-evaluation after one price change: full rescan vs. only the exposed accounts. */
+
+import { buildExposureIndex, exposedAccounts } from '../strategies/aave-v3/exposure.js'
+import { createMarketView, userAccountData } from '../strategies/aave-v3/math.js'
+import { syntheticMarket } from './syntheticMarket.js'
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
+export function benchMirror(accounts = 100_000, rounds = 7): string[] {
+  const market = syntheticMarket(accounts)
+  const index = buildExposureIndex(market)
+  const wbtc = [...market.reserves.entries()].find(([, r]) => r.symbol === 'WBTC')?.[0] as string
+  const full: number[] = []
+  const incremental: number[] = []
+  let exposedCount = 0
+  let underwaterFull = 0
+  let underwaterIncremental = 0
+  for (let round = 0; round < rounds; round++) {
+    market.prices.set(wbtc, (market.prices.get(wbtc) ?? 0n) - 10n ** 8n * BigInt(round + 1) * 100n)
+    let start = performance.now()
+    let view = createMarketView(market, market.block.timestamp)
+    underwaterFull = 0
+    for (const position of market.accounts.values())
+      if (userAccountData(view, position).healthFactor < 10n ** 18n) underwaterFull++
+    full.push(performance.now() - start)
+
+    start = performance.now()
+    view = createMarketView(market, market.block.timestamp)
+    const exposed = exposedAccounts(market, index, [wbtc])
+    exposedCount = exposed.size
+    underwaterIncremental = 0
+    for (const key of exposed) {
+      const position = market.accounts.get(key)
+      if (position && userAccountData(view, position).healthFactor < 10n ** 18n) underwaterIncremental++
+    }
+    incremental.push(performance.now() - start)
+  }
+  const f = median(full)
+  const i = median(incremental)
+  return [
+    `mirror: ${accounts} accounts, 6 reserves, WBTC price change (median of ${rounds})`,
+    `  full rescan          ${f.toFixed(1)} ms  (${((accounts / f) * 1000).toFixed(0)} accounts/s, ${underwaterFull} underwater)`,
+    `  incremental          ${i.toFixed(1)} ms  (${exposedCount} exposed accounts re-evaluated, ${underwaterIncremental} underwater among them)`,
+    `  ratio full/incremental  ${(f / i).toFixed(2)}x`,
+  ]
+}

@@ -1,0 +1,69 @@
+/**
+ * Which accounts a price move can affect: those using the moved reserve as collateral or debt, and
+ * those in an eMode category whose price source moved. Maintained incrementally from touched accounts.
+ */
+import type { AccountPosition, MarketState } from './state.js'
+
+export interface ExposureIndex {
+  /** Reserve id → lowercase accounts with the collateral or borrowing bit set for it. */
+  byReserve: Map<number, Set<string>>
+  /** eMode category → its members. */
+  byEMode: Map<number, Set<string>>
+  /** Where each account is indexed now, so updates remove stale entries. */
+  memberships: Map<string, { reserves: number[]; eMode: number }>
+}
+
+export function createExposureIndex(): ExposureIndex {
+  return { byReserve: new Map(), byEMode: new Map(), memberships: new Map() }
+}
+
+export function indexAccount(index: ExposureIndex, key: string, position: AccountPosition | undefined): void {
+  const previous = index.memberships.get(key)
+  if (previous) {
+    for (const id of previous.reserves) index.byReserve.get(id)?.delete(key)
+    if (previous.eMode !== 0) index.byEMode.get(previous.eMode)?.delete(key)
+  }
+  if (!position || position.config === 0n) {
+    index.memberships.delete(key)
+    return
+  }
+  const reserves: number[] = []
+  let config = position.config
+  for (let id = 0; config !== 0n; id++, config >>= 2n) {
+    if ((config & 3n) === 0n) continue
+    reserves.push(id)
+    let set = index.byReserve.get(id)
+    if (!set) index.byReserve.set(id, (set = new Set()))
+    set.add(key)
+  }
+  if (position.eMode !== 0) {
+    let set = index.byEMode.get(position.eMode)
+    if (!set) index.byEMode.set(position.eMode, (set = new Set()))
+    set.add(key)
+  }
+  index.memberships.set(key, { reserves, eMode: position.eMode })
+}
+
+export function buildExposureIndex(market: MarketState): ExposureIndex {
+  const index = createExposureIndex()
+  for (const [key, position] of market.accounts) indexAccount(index, key, position)
+  return index
+}
+
+/** Accounts whose health can change when the prices of `movedAssets` (lowercase) change. */
+export function exposedAccounts(
+  market: MarketState,
+  index: ExposureIndex,
+  movedAssets: Iterable<string>,
+): Set<string> {
+  const out = new Set<string>()
+  for (const asset of movedAssets) {
+    const reserve = market.reserves.get(asset)
+    if (reserve) for (const key of index.byReserve.get(reserve.id) ?? []) out.add(key)
+    for (const category of market.eModes.values()) {
+      if (category.priceSource !== asset) continue
+      for (const key of index.byEMode.get(category.id) ?? []) out.add(key)
+    }
+  }
+  return out
+}
