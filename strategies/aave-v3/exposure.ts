@@ -32,13 +32,13 @@ export function indexAccount(index: ExposureIndex, key: string, position: Accoun
   for (let id = 0; config !== 0n; id++, config >>= 2n) {
     if ((config & 3n) === 0n) continue
     reserves.push(id)
-    let set = index.byReserve.get(id)
-    if (!set) index.byReserve.set(id, (set = new Set()))
+    const set = index.byReserve.get(id) ?? new Set<string>()
+    index.byReserve.set(id, set)
     set.add(key)
   }
   if (position.eMode !== 0) {
-    let set = index.byEMode.get(position.eMode)
-    if (!set) index.byEMode.set(position.eMode, (set = new Set()))
+    const set = index.byEMode.get(position.eMode) ?? new Set<string>()
+    index.byEMode.set(position.eMode, set)
     set.add(key)
   }
   index.memberships.set(key, { reserves, eMode: position.eMode })
