@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { registerAccountsCommand } from './commands/accounts.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
+import { registerRunCommand } from './commands/run.js'
 import { redact, UndertowError, UsageError } from './errors.js'
 
 /** Resolves on the first SIGINT or SIGTERM (the one place that listens for them). */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerDevnetCommand(program, waitForSignal)
   registerDemoCommand(program)
   registerAccountsCommand(program, process.env)
+  registerRunCommand(program, process.env, waitForSignal)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()

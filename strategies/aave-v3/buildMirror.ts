@@ -16,7 +16,7 @@ import {
 } from './abi.js'
 import { type ApplyResult, applyLogs, emptyResult } from './applyLogs.js'
 import { loadMarket, type MarketAddresses } from './loadMarket.js'
-import type { MarketState } from './state.js'
+import type { BlockRef, MarketState } from './state.js'
 
 const FOLLOWED_EVENTS: Hex[] = [
   ...poolAbi,
@@ -99,6 +99,7 @@ export async function advanceMirror(
   market: MarketState,
   toBlock: bigint,
   params: MarketAddresses,
+  header?: BlockRef,
 ): Promise<ApplyResult> {
   const result = emptyResult()
   if (toBlock <= market.block.number) return result
@@ -119,7 +120,11 @@ export async function advanceMirror(
     market.sources = fresh.sources
     for (const key of market.accounts.keys()) result.touchedAccounts.add(key)
   }
-  const block = await client.getBlock({ blockNumber: toBlock })
-  market.block = { number: toBlock, hash: block.hash, timestamp: block.timestamp }
+  if (header && header.number === toBlock) {
+    market.block = { number: header.number, hash: header.hash, timestamp: header.timestamp }
+  } else {
+    const block = await client.getBlock({ blockNumber: toBlock })
+    market.block = { number: toBlock, hash: block.hash, timestamp: block.timestamp }
+  }
   return result
 }

@@ -2,7 +2,7 @@
  * IO: reads the market's addresses, reserves, eMode categories and oracle prices at one block.
  * Positions are not read here: they come from logs (buildMirror.ts).
  */
-import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
+import { type Address, getAddress, type PublicClient, parseAbi, zeroAddress } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
 import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
@@ -13,6 +13,8 @@ import {
   type MarketState,
   type ReserveState,
 } from './state.js'
+
+const chainlinkProxyAbi = parseAbi(['function aggregator() view returns (address)'])
 
 export interface MarketAddresses {
   addressesProvider: Address
@@ -123,6 +125,25 @@ export async function loadMarket(
       const list = sources.get(source.toLowerCase()) ?? []
       list.push(key)
       sources.set(source.toLowerCase(), list)
+    }
+  })
+
+  // Chainlink feeds are read through proxies whose answers (events, transmits) come from the
+  // underlying aggregator: follow that address too.
+  const proxies = [...sources.keys()]
+  const underlying = await readMany(
+    client,
+    proxies.map((proxy) => ({
+      address: proxy as Address,
+      abi: chainlinkProxyAbi,
+      functionName: 'aggregator',
+    })),
+    opts,
+  )
+  proxies.forEach((proxy, i) => {
+    const target = underlying[i]
+    if (typeof target === 'string' && target !== zeroAddress && target.toLowerCase() !== proxy) {
+      sources.set(target.toLowerCase(), sources.get(proxy) ?? [])
     }
   })
 

@@ -1,0 +1,126 @@
+/**
+ * The chain collector: new heads and pending transactions as typed events. Over WebSocket it
+ * subscribes to newHeads and to full pending transactions (hash + fetch where a node only sends
+ * hashes); without one it polls heads over HTTP. It never decides anything: a reconnect is reported
+ * so the engine backfills from its own last processed block, which is what makes gaps impossible.
+ */
+import type { Address, Hex, PublicClient } from 'viem'
+import type { WsConnection } from '../chain/wsConnection.js'
+import type { Logger } from '../logger.js'
+import type { BlockHeader, PendingTx } from '../types.js'
+
+export interface ChainWatcherParams {
+  client: PublicClient
+  ws?: WsConnection | undefined
+  log: Logger
+  pollIntervalMs?: number
+  onHead(header: BlockHeader): void
+  onPendingTx(tx: PendingTx): void
+  /** Cheap filter on `to` before a pending transaction is decoded or fetched. */
+  wantsPending(to: string | null): boolean
+  now?: () => number
+}
+
+interface RawHeader {
+  number: Hex
+  hash: Hex
+  parentHash: Hex
+  timestamp: Hex
+  baseFeePerGas?: Hex | null
+}
+
+interface RawTx {
+  hash: Hex
+  from: Address
+  to: Address | null
+  input: Hex
+  nonce: Hex
+  maxFeePerGas?: Hex | null
+  maxPriorityFeePerGas?: Hex | null
+  gasPrice?: Hex | null
+}
+
+export function toHeader(raw: RawHeader): BlockHeader {
+  return {
+    number: BigInt(raw.number),
+    hash: raw.hash,
+    parentHash: raw.parentHash,
+    timestamp: BigInt(raw.timestamp),
+    baseFeePerGas: raw.baseFeePerGas ? BigInt(raw.baseFeePerGas) : null,
+  }
+}
+
+export function toPendingTx(raw: RawTx, seenAt: number): PendingTx {
+  const big = (v: Hex | null | undefined) => (v ? BigInt(v) : null)
+  return {
+    hash: raw.hash,
+    from: raw.from,
+    to: raw.to,
+    input: raw.input,
+    nonce: Number(raw.nonce),
+    maxFeePerGas: big(raw.maxFeePerGas),
+    maxPriorityFeePerGas: big(raw.maxPriorityFeePerGas),
+    gasPrice: big(raw.gasPrice),
+    seenAt,
+  }
+}
+
+export interface ChainWatcher {
+  /** Settles when every subscription is live, so nothing sent after it can be missed. */
+  ready: Promise<void>
+  stop(): void
+  /** The latest head, over HTTP (used after reconnects and at start). */
+  latestHead(): Promise<BlockHeader>
+}
+
+export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
+  const { client, ws, log } = params
+  const now = params.now ?? Date.now
+  const unsubscribers: (() => void)[] = []
+  const ready: Promise<void>[] = []
+  let timer: NodeJS.Timeout | undefined
+
+  const latestHead = async () =>
+    toHeader((await client.request({ method: 'eth_getBlockByNumber', params: ['latest', false] })) as never)
+
+  if (ws) {
+    const heads = ws.subscribe(['newHeads'], (result) => params.onHead(toHeader(result as RawHeader)))
+    const pending = ws.subscribe(['newPendingTransactions', true], (result) => {
+      const seenAt = now()
+      if (typeof result === 'string') {
+        // This node only sends hashes: fetch the transaction, then filter.
+        ws.request<RawTx | null>('eth_getTransactionByHash', [result]).then(
+          (tx) => {
+            if (tx && params.wantsPending(tx.to)) params.onPendingTx(toPendingTx(tx, seenAt))
+          },
+          (error: unknown) =>
+            log.debug({ err: (error as Error).message }, 'pending transaction fetch failed'),
+        )
+        return
+      }
+      const tx = result as RawTx
+      if (params.wantsPending(tx.to)) params.onPendingTx(toPendingTx(tx, seenAt))
+    })
+    unsubscribers.push(heads.unsubscribe, pending.unsubscribe)
+    ready.push(heads.ready, pending.ready)
+  } else {
+    const poll = async () => {
+      try {
+        params.onHead(await latestHead())
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'head poll failed')
+      }
+      timer = setTimeout(poll, params.pollIntervalMs ?? 1000)
+    }
+    timer = setTimeout(poll, 0)
+  }
+
+  return {
+    latestHead,
+    ready: Promise.all(ready).then(() => undefined),
+    stop() {
+      for (const unsubscribe of unsubscribers) unsubscribe()
+      if (timer) clearTimeout(timer)
+    },
+  }
+}

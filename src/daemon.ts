@@ -1,0 +1,207 @@
+/**
+ * Assembles the daemon from a parsed config: key, clients, snapshot or backfill, strategy, executor,
+ * collectors, engine, metrics. `undertow run`, the demo and the end-to-end tests all start it here.
+ */
+import type { Server } from 'node:http'
+import { type Hex, type LocalAccount, parseUnits } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { createAaveV3Strategy } from '../strategies/aave-v3/index.js'
+import type { MarketState } from '../strategies/aave-v3/state.js'
+import { connectHttp } from './chain/connect.js'
+import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
+import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
+import type { Config } from './config.js'
+import { createEngine, type Engine } from './engine.js'
+import { displayUrl, FatalError, UsageError } from './errors.js'
+import { createExecutor, type Executor } from './executor/executor.js'
+import type { Logger } from './logger.js'
+import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
+import { loadSnapshot, saveSnapshot } from './store/snapshotStore.js'
+import type { Strategy } from './types.js'
+
+export interface Daemon {
+  engine: Engine
+  executor: Executor
+  strategy: Strategy & { market(): MarketState }
+  metrics: Metrics
+  watcher: ChainWatcher
+  /** 'snapshot' when resumed from disk, 'backfill' when built from logs. */
+  startedFrom: 'snapshot' | 'backfill'
+  stop(timeoutMs?: number): Promise<void>
+}
+
+/** Reads and checks the signing key without ever echoing it. */
+export function loadSigner(
+  config: Config,
+  env: Record<string, string | undefined>,
+): LocalAccount | undefined {
+  if (config.execution.dryRun) return undefined
+  const name = config.execution.privateKeyEnv
+  const raw = env[name]
+  if (!raw)
+    throw new UsageError(
+      `environment variable ${name} is not set (it must hold the liquidator's private key; --dry-run runs without one)`,
+    )
+  const key = raw.trim()
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
+    throw new UsageError(`the private key in ${name} is malformed (expected 32 bytes of hex)`)
+  try {
+    return privateKeyToAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
+  } catch {
+    throw new UsageError(`the private key in ${name} is not a valid secp256k1 key`)
+  }
+}
+
+export async function startDaemon(
+  config: Config,
+  env: Record<string, string | undefined>,
+  log: Logger,
+): Promise<Daemon> {
+  const signer = loadSigner(config, env)
+  const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId)
+  const metrics = createMetrics()
+  let engine: Engine | undefined
+  let watcher: ChainWatcher | undefined
+  let ws: WsConnection | undefined
+  if (config.rpcWs) {
+    ws = await createWsConnection(config.rpcWs, {
+      onDisconnect: () =>
+        log.warn({ ws: displayUrl(config.rpcWs ?? '') }, 'WebSocket disconnected; reconnecting'),
+      onReconnect: () => {
+        metrics.reconnects.inc()
+        log.info('WebSocket reconnected; backfilling from the last processed block')
+        if (engine && watcher) {
+          engine
+            .catchUp(watcher)
+            .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'catch-up failed'))
+        }
+      },
+    }).catch((error: unknown) => {
+      throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(config.rpcWs ?? '')}`, { cause: error })
+    })
+  }
+
+  const market = config.addressesProvider
+  let restored: MarketState | undefined
+  const snapshot = loadSnapshot(config.dataDir, { strategy: config.strategy, chainId, market })
+  if (snapshot.status === 'ok') {
+    const canonical = await client
+      .getBlock({ blockNumber: BigInt(snapshot.meta.blockNumber) })
+      .catch(() => undefined)
+    if (canonical?.hash === snapshot.meta.blockHash) restored = snapshot.state as MarketState
+    else
+      log.warn(
+        { block: snapshot.meta.blockNumber },
+        'snapshot block is no longer canonical (reorged out or another chain); rebuilding',
+      )
+  } else if (snapshot.status === 'corrupt') {
+    log.warn({ reason: snapshot.reason }, 'snapshot is corrupt; discarding it and rebuilding')
+  } else if (snapshot.status === 'mismatch') {
+    log.warn({ reason: snapshot.reason }, 'snapshot is for another chain or market; rebuilding')
+  }
+
+  const strategy = await createAaveV3Strategy({
+    client,
+    addressesProvider: config.addressesProvider,
+    multicallAddress: config.multicall,
+    fromBlock: config.fromBlock,
+    log: log.child({ component: 'aave-v3' }),
+    restored,
+  })
+  const persist = () => {
+    const head = strategy.head
+    saveSnapshot(
+      config.dataDir,
+      {
+        strategy: config.strategy,
+        chainId,
+        market,
+        blockNumber: head.number.toString(),
+        blockHash: head.hash,
+      },
+      strategy.snapshot(),
+    )
+  }
+  const executor = createExecutor({
+    client,
+    ws,
+    account: signer,
+    strategy,
+    log: log.child({ component: 'executor' }),
+    metrics,
+    settings: {
+      chainId,
+      minProfitBase: parseUnits(config.execution.minProfitUsd, 8),
+      priorityFeeShareBps: BigInt(config.execution.priorityFeeShareBps),
+      maxFeePerGasWei: parseUnits(config.execution.maxFeePerGasGwei, 9),
+      replaceAfterBlocks: config.execution.replaceAfterBlocks,
+      gasLimitMarginBps: BigInt(config.execution.gasLimitMarginBps),
+      dryRun: config.execution.dryRun,
+    },
+  })
+  await executor.prepare()
+  const createdEngine = createEngine({
+    strategy,
+    executor,
+    log: log.child({ component: 'engine' }),
+    metrics,
+    persist,
+    settings: {
+      maxConcurrent: config.execution.maxConcurrent,
+      watchdogBlocks: config.watchdogBlocks,
+      blockTimeMs: 12_000,
+      snapshotEveryBlocks: 25,
+      rankingTipWei: 10n ** 9n,
+    },
+  })
+  engine = createdEngine
+  const oracles = strategy.oracleAddresses()
+  const createdWatcher = createChainWatcher({
+    client,
+    ws,
+    log: log.child({ component: 'collector' }),
+    onHead: (header) => createdEngine.onHead(header),
+    onPendingTx: (tx) => createdEngine.onPendingTx(tx),
+    wantsPending: (to) => to !== null && oracles.has(to.toLowerCase()),
+  })
+  watcher = createdWatcher
+  await createdWatcher.ready
+  await createdEngine.catchUp(createdWatcher)
+  let server: Server | undefined
+  if (config.metricsPort !== undefined) {
+    server = await serveMetrics(metrics, config.metricsPort, () => createdEngine.health()).catch(
+      (error: unknown) => {
+        throw new FatalError(
+          `cannot serve metrics on port ${config.metricsPort}: ${(error as Error).message}`,
+        )
+      },
+    )
+  }
+  const watchdog = setInterval(() => createdEngine.health(), 1000)
+  watchdog.unref()
+  log.info(
+    {
+      chainId,
+      pool: strategy.market().pool,
+      accounts: strategy.accountCount(),
+      liquidator: executor.address,
+      dryRun: config.execution.dryRun,
+    },
+    'undertow running',
+  )
+  return {
+    engine: createdEngine,
+    executor,
+    strategy,
+    metrics,
+    watcher: createdWatcher,
+    startedFrom: restored ? 'snapshot' : 'backfill',
+    async stop(timeoutMs = 30_000) {
+      await createdEngine.drain(timeoutMs)
+      createdWatcher.stop()
+      clearInterval(watchdog)
+      await ws?.close()
+      if (server) await new Promise<void>((resolve) => server?.close(() => resolve()))
+    },
+  }
+}

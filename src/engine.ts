@@ -1,0 +1,207 @@
+/**
+ * The engine: the only loop. Heads are handled one at a time, in order (sync the mirror, track
+ * in-flight transactions, plan, queue, dispatch); pending oracle updates are planned at once at the
+ * predicted prices. It owns concurrency (p-queue), the opportunity queue, the watchdog, periodic
+ * snapshots and graceful draining. It is the error boundary: a failed event is logged and counted.
+ */
+import PQueue from 'p-queue'
+import type { ChainWatcher } from './collectors/chainWatcher.js'
+import type { Executor } from './executor/executor.js'
+import type { Logger } from './logger.js'
+import type { Metrics } from './metrics.js'
+import { createOpportunityQueue } from './queue/opportunityQueue.js'
+import type { BlockHeader, PendingTx, PredictedPrice, Strategy } from './types.js'
+
+export interface EngineSettings {
+  maxConcurrent: number
+  watchdogBlocks: number
+  /** Expected block interval; refined from observed heads. */
+  blockTimeMs: number
+  snapshotEveryBlocks: number
+  /** Typical priority fee used to rank opportunities before simulation. */
+  rankingTipWei: bigint
+}
+
+export interface EngineDeps {
+  strategy: Strategy
+  executor: Executor
+  log: Logger
+  metrics: Metrics
+  settings: EngineSettings
+  persist?: (() => void) | undefined
+  now?: () => number
+}
+
+export interface Engine {
+  /** Attach to a watcher's events (the watcher calls these). */
+  onHead(header: BlockHeader): void
+  onPendingTx(tx: PendingTx): void
+  /** Sync to the node's latest head now (after a reconnect, at start). */
+  catchUp(watcher: ChainWatcher): Promise<void>
+  health(): { ok: boolean; detail: string }
+  /** Stops taking new work, waits for in-flight transactions (up to timeoutMs), persists. */
+  drain(timeoutMs: number): Promise<void>
+  idle(): Promise<void>
+  readonly lastHead: BlockHeader | undefined
+}
+
+export function createEngine(deps: EngineDeps): Engine {
+  const { strategy, executor, log, metrics, settings } = deps
+  const now = deps.now ?? Date.now
+  const chainQueue = new PQueue({ concurrency: 1 })
+  const execQueue = new PQueue({ concurrency: settings.maxConcurrent })
+  const queue = createOpportunityQueue()
+  let lastHead: BlockHeader | undefined
+  let lastHeadAt = now()
+  let blockTimeMs = settings.blockTimeMs
+  let draining = false
+  let blocksSinceSnapshot = 0
+  let unhealthy = ''
+  /** Oracle updates seen pending since the last head, in arrival order: planned together. */
+  let pendingOracle: PredictedPrice[] = []
+
+  const nextTimestamp = (head: BlockHeader): bigint => {
+    const byInterval = head.timestamp + BigInt(Math.max(1, Math.round(blockTimeMs / 1000)))
+    const wall = BigInt(Math.floor(now() / 1000))
+    return byInterval > wall ? byInterval : wall
+  }
+  const rankingGasPrice = (head: BlockHeader) => (head.baseFeePerGas ?? 0n) + settings.rankingTipWei
+
+  function dispatch(head: BlockHeader) {
+    if (draining) return
+    while (execQueue.size + execQueue.pending < settings.maxConcurrent) {
+      const opportunity = queue.pop()
+      if (!opportunity) break
+      if (executor.isBusy(opportunity.account)) continue
+      execQueue
+        .add(async () => {
+          await executor.execute(opportunity, head)
+          dispatch(head)
+        })
+        .catch((error: unknown) => {
+          metrics.eventErrors.inc({ type: 'execute' })
+          log.error({ err: (error as Error).message, account: opportunity.account }, 'execution failed')
+        })
+    }
+    metrics.queueSize.set(queue.size)
+  }
+
+  async function handleHead(header: BlockHeader) {
+    const started = now()
+    if (lastHead && header.number > lastHead.number && header.timestamp > lastHead.timestamp) {
+      const observed =
+        (Number(header.timestamp - lastHead.timestamp) * 1000) / Number(header.number - lastHead.number)
+      blockTimeMs = blockTimeMs * 0.8 + observed * 0.2
+    }
+    const result = await strategy.sync(header)
+    // A new block has most likely carried the pending updates; their prices now come from logs.
+    pendingOracle = []
+    if (result.reorgedTo !== undefined || result.rebuilt) metrics.reorgs.inc()
+    lastHead = header
+    lastHeadAt = now()
+    metrics.headBlock.set(Number(header.number))
+    metrics.stageSeconds.observe({ stage: 'sync' }, (now() - started) / 1000)
+    await executor.onBlock(header)
+    if (draining) return
+    const planStarted = now()
+    const opportunities = strategy.plan({
+      timestamp: nextTimestamp(header),
+      gasPriceWei: rankingGasPrice(header),
+    })
+    metrics.stageSeconds.observe({ stage: 'plan' }, (now() - planStarted) / 1000)
+    queue.clearBlockEntries(header.number)
+    for (const opportunity of opportunities) queue.upsert(opportunity)
+    metrics.accountsTracked.set(strategy.accountCount())
+    metrics.accountsUnderwater.set(opportunities.length)
+    if (opportunities.length > 0) {
+      log.debug(
+        { block: header.number, opportunities: opportunities.length, best: opportunities[0]?.account },
+        'opportunities',
+      )
+    }
+    dispatch(header)
+    if (deps.persist && ++blocksSinceSnapshot >= settings.snapshotEveryBlocks) {
+      blocksSinceSnapshot = 0
+      deps.persist()
+    }
+  }
+
+  const engine: Engine = {
+    get lastHead() {
+      return lastHead
+    },
+    onHead(header) {
+      if (draining && executor.inFlightCount() === 0) return
+      chainQueue
+        .add(() => handleHead(header))
+        .catch((error: unknown) => {
+          metrics.eventErrors.inc({ type: 'block' })
+          log.error(
+            { err: (error as Error).message, block: header.number },
+            'block handling failed; will catch up on the next head',
+          )
+        })
+    },
+    onPendingTx(tx) {
+      log.trace({ tx: tx.hash, to: tx.to }, 'pending transaction')
+      if (draining) return
+      try {
+        const decoded = strategy.decodePendingPrice(tx)
+        if (!decoded || !lastHead) return
+        const head = lastHead
+        // Every oracle update still pending lands before a backrun of the last one: plan with all.
+        const prices = new Map<string, bigint>()
+        for (const earlier of pendingOracle)
+          for (const [asset, price] of earlier.prices) prices.set(asset, price)
+        for (const [asset, price] of decoded.prices) prices.set(asset, price)
+        const predicted: PredictedPrice = { prices, tx, preceding: pendingOracle.map((p) => p.tx) }
+        pendingOracle.push(decoded)
+        const opportunities = strategy.plan({
+          timestamp: nextTimestamp(head),
+          predicted,
+          gasPriceWei: rankingGasPrice(head),
+        })
+        metrics.stageSeconds.observe({ stage: 'pending_to_plan' }, (now() - tx.seenAt) / 1000)
+        log.info(
+          { tx: tx.hash, assets: [...predicted.prices.keys()], opportunities: opportunities.length },
+          'pending oracle update',
+        )
+        for (const opportunity of opportunities) queue.upsert(opportunity)
+        dispatch(head)
+      } catch (error) {
+        metrics.eventErrors.inc({ type: 'pendingTx' })
+        log.error({ err: (error as Error).message, tx: tx.hash }, 'pending transaction handling failed')
+      }
+    },
+    async catchUp(watcher) {
+      const head = await watcher.latestHead()
+      engine.onHead(head)
+      await chainQueue.onIdle()
+    },
+    health() {
+      const silentMs = now() - lastHeadAt
+      const limit = settings.watchdogBlocks * blockTimeMs
+      if (silentMs > limit) {
+        if (!unhealthy) log.warn({ silentMs, limitMs: Math.round(limit) }, 'watchdog: no new head')
+        unhealthy = `no head for ${Math.round(silentMs / 1000)} s`
+        return { ok: false, detail: unhealthy }
+      }
+      unhealthy = ''
+      return { ok: true, detail: `head ${lastHead?.number ?? 'none'}` }
+    },
+    async drain(timeoutMs) {
+      draining = true
+      const deadline = now() + timeoutMs
+      await execQueue.onIdle()
+      while (executor.inFlightCount() > 0 && now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      await chainQueue.onIdle()
+      deps.persist?.()
+    },
+    async idle() {
+      await chainQueue.onIdle()
+      await execQueue.onIdle()
+    },
+  }
+  return engine
+}

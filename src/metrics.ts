@@ -1,0 +1,126 @@
+/**
+ * Prometheus metrics (prom-client) and the /metrics + /healthz endpoints. Each daemon has its own
+ * registry, so tests can run several in one process.
+ */
+import { createServer, type Server } from 'node:http'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export function createMetrics() {
+  const registry = new Registry()
+  const stageBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+  return {
+    registry,
+    accountsTracked: new Gauge({
+      name: 'undertow_accounts_tracked',
+      help: 'Accounts in the mirror',
+      registers: [registry],
+    }),
+    accountsUnderwater: new Gauge({
+      name: 'undertow_accounts_underwater',
+      help: 'Accounts with health factor below 1',
+      registers: [registry],
+    }),
+    queueSize: new Gauge({
+      name: 'undertow_queue_size',
+      help: 'Opportunities waiting in the queue',
+      registers: [registry],
+    }),
+    headBlock: new Gauge({
+      name: 'undertow_head_block',
+      help: 'Last processed block',
+      registers: [registry],
+    }),
+    opportunities: new Counter({
+      name: 'undertow_opportunities_total',
+      help: 'Profitable opportunities found',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    submissions: new Counter({
+      name: 'undertow_submissions_total',
+      help: 'Transactions submitted',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    inclusions: new Counter({
+      name: 'undertow_inclusions_total',
+      help: 'Liquidations included',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    lost: new Counter({
+      name: 'undertow_lost_total',
+      help: 'Opportunities taken by another liquidator first',
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'undertow_refused_total',
+      help: 'Opportunities refused before sending',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rpcErrors: new Counter({
+      name: 'undertow_rpc_errors_total',
+      help: 'RPC errors',
+      labelNames: ['stage'],
+      registers: [registry],
+    }),
+    reconnects: new Counter({
+      name: 'undertow_ws_reconnects_total',
+      help: 'WebSocket reconnections',
+      registers: [registry],
+    }),
+    reorgs: new Counter({ name: 'undertow_reorgs_total', help: 'Reorgs followed', registers: [registry] }),
+    eventErrors: new Counter({
+      name: 'undertow_event_errors_total',
+      help: 'Events whose handling failed',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    stageSeconds: new Histogram({
+      name: 'undertow_stage_seconds',
+      help: 'Per-stage latency',
+      labelNames: ['stage'],
+      buckets: stageBuckets,
+      registers: [registry],
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+/** Serves /metrics and /healthz (200 while healthy, 503 otherwise) on loopback or all interfaces. */
+export async function serveMetrics(
+  metrics: Metrics,
+  port: number,
+  isHealthy: () => { ok: boolean; detail: string },
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType })
+          res.end(body)
+        },
+        () => {
+          res.writeHead(500)
+          res.end()
+        },
+      )
+      return
+    }
+    if (req.url === '/healthz') {
+      const health = isHealthy()
+      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(health))
+      return
+    }
+    res.writeHead(404)
+    res.end()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '0.0.0.0', () => resolve())
+  })
+  return server
+}
