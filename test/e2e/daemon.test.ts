@@ -1,0 +1,191 @@
+/**
+ * The daemon end to end on the real devnet: a pending price shock liquidated exactly as predicted,
+ * backruns in the oracle's block, WebSocket cuts, a reorg, and a restart from the snapshot.
+ */
+import { writeFileSync } from 'node:fs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.js'
+import { type Daemon, startDaemon } from '../../src/daemon.js'
+import {
+  DEMO_LIQUIDATOR_KEY,
+  type DemoRun,
+  sendPendingPrice,
+  startDemo,
+  waitUntilSettled,
+} from '../../src/demo.js'
+import { setPrice } from '../../src/devnet/startDevnet.js'
+import { createLogger } from '../../src/logger.js'
+import { loadSnapshot, snapshotPath } from '../../src/store/snapshotStore.js'
+import { aggregatorAbi, erc20Abi } from '../../strategies/aave-v3/abi.js'
+import { independentPredictions, openProfitable } from '../daemonChecks.js'
+import { startCuttableProxy } from '../wsProxy.js'
+
+const quiet = () => createLogger('error', { pretty: false, destination: process.stderr })
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
+})
+
+async function demo(options: Parameters<typeof startDemo>[0] = {}): Promise<DemoRun> {
+  const run = await startDemo({ log: quiet(), ...options })
+  cleanups.push(() => run.stop())
+  return run
+}
+
+async function balances(run: DemoRun) {
+  const out = new Map<string, bigint>()
+  for (const reserve of Object.values(run.devnet.addresses.reserves)) {
+    out.set(
+      reserve.asset.toLowerCase(),
+      await run.devnet.client.readContract({
+        address: reserve.asset,
+        abi: erc20Abi,
+        functionName: 'balanceOf',
+        args: [run.liquidator],
+      }),
+    )
+  }
+  return out
+}
+
+describe('undertow daemon', () => {
+  it('liquidates every profitable account after a pending price shock, exactly as predicted, backrunning the oracle', async () => {
+    const run = await demo()
+    const before = await balances(run)
+    const hashes = [
+      await sendPendingPrice(run.devnet, 'WETH', '1500'),
+      await sendPendingPrice(run.devnet, 'WBTC', '31000'),
+      await sendPendingPrice(run.devnet, 'LINK', '11'),
+    ]
+    expect(await waitUntilSettled(run)).toBe(true)
+    const records = run.daemon.executor.records
+    expect(records.length).toBeGreaterThanOrEqual(3)
+    expect(openProfitable(run.daemon)).toEqual([])
+
+    // Every landed liquidation equals a prediction made independently from logs at the block before it.
+    const checks = await independentPredictions(
+      run.devnet.client,
+      run.devnet.addresses.addressesProvider,
+      run.devnet.addresses.batchReader,
+      records,
+    )
+    for (const { record, predicted } of checks)
+      expect({ repaid: record.repaid, received: record.received }).toEqual(predicted)
+
+    // The liquidator's token balances moved by exactly the predicted amounts (gas is paid in ETH).
+    const after = await balances(run)
+    const expected = new Map(before)
+    for (const r of records) {
+      expected.set(
+        r.receiveAsset.toLowerCase(),
+        (expected.get(r.receiveAsset.toLowerCase()) ?? 0n) + r.received,
+      )
+      expected.set(r.repayAsset.toLowerCase(), (expected.get(r.repayAsset.toLowerCase()) ?? 0n) - r.repaid)
+    }
+    expect(after).toEqual(expected)
+
+    // Backruns land in the oracle update's block or the next one.
+    const oracleBlocks = await Promise.all(
+      hashes.map(async (hash) => (await run.devnet.client.getTransactionReceipt({ hash })).blockNumber),
+    )
+    const backruns = records.filter((r) => r.predicted)
+    expect(backruns.length).toBeGreaterThan(0)
+    for (const r of backruns) expect(r.blockNumber - (oracleBlocks[0] ?? 0n)).toBeLessThanOrEqual(1n)
+    expect(backruns.some((r) => oracleBlocks.includes(r.blockNumber))).toBe(true)
+    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+  })
+
+  it('survives repeated WebSocket cuts: reconnects, backfills, liquidates, and the mirror stays exact', async () => {
+    const run = await demo({ seed: 5 })
+    await run.daemon.stop()
+    const proxy = await startCuttableProxy(run.devnet.anvil.port)
+    cleanups.push(() => proxy.close())
+    const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
+    const config = parseConfig(
+      { devnet: run.devnetFile, rpcWs: proxy.url, dataDir: run.dataDir, minProfitUsd: '5' },
+      env,
+    )
+    const daemon: Daemon = await startDaemon(config, env, quiet())
+    cleanups.push(() => daemon.stop(5_000))
+    const shocks: [string, string][] = [
+      ['WETH', '1700'],
+      ['WBTC', '33000'],
+      ['WETH', '1450'],
+      ['LINK', '10.5'],
+    ]
+    for (const [symbol, price] of shocks) {
+      proxy.cut()
+      // Moved while the daemon is disconnected: it must learn of it by backfilling logs.
+      await setPrice(run.devnet, symbol, price, run.devnet.client)
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+    }
+    run.daemon = daemon
+    expect(await waitUntilSettled(run)).toBe(true)
+    expect(proxy.cuts).toBe(4)
+    expect((await daemon.metrics.reconnects.get()).values[0]?.value).toBeGreaterThanOrEqual(3)
+    expect(daemon.executor.records.length).toBeGreaterThan(0)
+    expect(openProfitable(daemon)).toEqual([])
+    expect(daemon.strategy.head.number).toBeGreaterThanOrEqual(
+      (await run.devnet.client.getBlockNumber({ cacheTime: 0 })) - 1n,
+    )
+    expect(await daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+  })
+
+  it('follows a reorg made with anvil_reorg: rolls back and still verifies exact', async () => {
+    const run = await demo({ seed: 2 })
+    const client = run.devnet.client
+    await client.request({ method: 'evm_setIntervalMining', params: [0] } as never)
+    await client.request({ method: 'evm_setAutomine', params: [true] } as never)
+    const receipt = await setPrice(run.devnet, 'WBTC', '36000', client)
+    await client.request({ method: 'evm_mine', params: [] } as never)
+    await client.request({ method: 'evm_mine', params: [] } as never)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(run.daemon.strategy.head.number).toBeGreaterThanOrEqual(receipt.blockNumber + 2n)
+    // Replace the last three blocks with ones that do not carry the price update.
+    await client.request({ method: 'anvil_reorg', params: [3, []] } as never)
+    await client.request({ method: 'evm_mine', params: [] } as never)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const aggregator = run.devnet.addresses.reserves.WBTC?.aggregator as `0x${string}`
+    expect(
+      await client.readContract({ address: aggregator, abi: aggregatorAbi, functionName: 'latestAnswer' }),
+    ).toBe(40_000n * 10n ** 8n)
+    expect((await run.daemon.metrics.reorgs.get()).values[0]?.value).toBeGreaterThanOrEqual(1)
+    const head = await client.getBlock()
+    expect(run.daemon.strategy.head.hash).toBe(head.hash)
+    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+  })
+
+  it('resumes from its snapshot after being killed, without a backfill, and rebuilds a corrupt one', async () => {
+    const run = await demo({ seed: 4 })
+    const client = run.devnet.client
+    await client.request({ method: 'evm_setIntervalMining', params: [0] } as never)
+    await client.request({ method: 'evm_setAutomine', params: [true] } as never)
+    for (let i = 0; i < 30; i++) await client.request({ method: 'evm_mine', params: [] } as never)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const saved = loadSnapshot(run.dataDir, {
+      strategy: 'aave-v3',
+      chainId: run.devnet.chainId,
+      market: run.devnet.addresses.addressesProvider,
+    })
+    expect(saved.status).toBe('ok')
+    // Kill: no drain, no final snapshot; only what was persisted along the way survives.
+    run.daemon.watcher.stop()
+    await setPrice(run.devnet, 'LINK', '12', client)
+    const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
+    const config = parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, minProfitUsd: '5' }, env)
+    const resumed = await startDaemon(config, env, quiet())
+    cleanups.push(() => resumed.stop(5_000))
+    expect(resumed.startedFrom).toBe('snapshot')
+    expect(await resumed.strategy.verify()).toMatchObject({ mismatches: 0 })
+
+    writeFileSync(snapshotPath(run.dataDir), '{"meta": {"format": 1, "blockNumber": "1"')
+    const rebuilt = await startDaemon(
+      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}),
+      {},
+      quiet(),
+    )
+    cleanups.push(() => rebuilt.stop(1_000))
+    expect(rebuilt.startedFrom).toBe('backfill')
+    expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: 0 })
+  })
+})
