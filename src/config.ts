@@ -150,20 +150,31 @@ function resolveSecret(
 export function parseConfig(flags: ConfigFlags, env: Record<string, string | undefined>): Readonly<Config> {
   const file: ConfigFile = flags.config ? readConfigFile(flags.config) : {}
   const devnetPath = flags.devnet ?? file.devnet
-  const devnet = devnetPath ? readDevnetFile(devnetPath) : undefined
+  // A devnet named by a flag ranks with flags (above the file); one named in the file ranks below
+  // the file's own rpc and market keys.
+  const devnetFlag = flags.devnet ? readDevnetFile(flags.devnet) : undefined
+  const devnetFile = !flags.devnet && file.devnet ? readDevnetFile(file.devnet) : undefined
 
   const strategy = flags.strategy ?? file.strategy ?? 'aave-v3'
   if (!(STRATEGIES as readonly string[]).includes(strategy)) {
     throw new UsageError(`unknown strategy "${strategy}" (available: ${STRATEGIES.join(', ')})`)
   }
   const rpcHttp =
-    flags.rpcHttp ?? env.UNDERTOW_RPC_HTTP ?? resolveSecret(file.rpc?.http, env, 'rpc.http') ?? devnet?.rpcUrl
+    flags.rpcHttp ??
+    devnetFlag?.rpcUrl ??
+    env.UNDERTOW_RPC_HTTP ??
+    resolveSecret(file.rpc?.http, env, 'rpc.http') ??
+    devnetFile?.rpcUrl
   if (!rpcHttp)
     throw new UsageError(
       'no RPC URL: pass --rpc-http (or --rpc), set rpc.http in the config, or use --devnet FILE',
     )
   const rpcWs =
-    flags.rpcWs ?? env.UNDERTOW_RPC_WS ?? resolveSecret(file.rpc?.ws, env, 'rpc.ws') ?? devnet?.wsUrl
+    flags.rpcWs ??
+    devnetFlag?.wsUrl ??
+    env.UNDERTOW_RPC_WS ??
+    resolveSecret(file.rpc?.ws, env, 'rpc.ws') ??
+    devnetFile?.wsUrl
   for (const [name, value] of [
     ['RPC HTTP URL', rpcHttp],
     ['RPC WebSocket URL', rpcWs],
@@ -172,14 +183,21 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
       throw new UsageError(`${name} is not an http(s):// or ws(s):// URL`)
   }
   const providerRaw =
-    flags.addressesProvider ?? file.market?.addressesProvider ?? devnet?.addresses.addressesProvider
+    flags.addressesProvider ??
+    devnetFlag?.addresses.addressesProvider ??
+    file.market?.addressesProvider ??
+    devnetFile?.addresses.addressesProvider
   if (!providerRaw)
     throw new UsageError(
       'no market: pass --addresses-provider, set market.addressesProvider, or use --devnet FILE',
     )
   if (!isAddress(providerRaw, { strict: false }))
     throw new UsageError(`--addresses-provider is not an address: "${providerRaw}"`)
-  const multicallRaw = flags.multicall ?? file.market?.multicall ?? devnet?.addresses.batchReader
+  const multicallRaw =
+    flags.multicall ??
+    devnetFlag?.addresses.batchReader ??
+    file.market?.multicall ??
+    devnetFile?.addresses.batchReader
   if (multicallRaw !== undefined && !isAddress(multicallRaw, { strict: false }))
     throw new UsageError(`--multicall is not an address: "${multicallRaw}"`)
   const chainIdEnv = env.UNDERTOW_CHAIN_ID !== undefined ? Number(env.UNDERTOW_CHAIN_ID) : undefined
@@ -196,12 +214,16 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
   const e = file.execution ?? {}
   const config: Config = {
     strategy: strategy as Config['strategy'],
-    chainId: flags.chainId ?? chainIdEnv ?? file.chainId ?? devnet?.chainId,
+    chainId: flags.chainId ?? devnetFlag?.chainId ?? chainIdEnv ?? file.chainId ?? devnetFile?.chainId,
     rpcHttp,
     rpcWs,
     addressesProvider: getAddress(providerRaw),
     multicall: multicallRaw ? getAddress(multicallRaw) : undefined,
-    fromBlock: flags.fromBlock ?? (file.market?.fromBlock as bigint | undefined) ?? 0n,
+    fromBlock:
+      flags.fromBlock ??
+      (devnetFlag ? 0n : undefined) ??
+      (file.market?.fromBlock as bigint | undefined) ??
+      0n,
     execution: {
       privateKeyEnv: flags.privateKeyEnv ?? e.privateKeyEnv ?? 'UNDERTOW_PRIVATE_KEY',
       minProfitUsd: String(minProfitUsd),

@@ -58,13 +58,16 @@ export async function startDaemon(
   log: Logger,
 ): Promise<Daemon> {
   const signer = loadSigner(config, env)
-  const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId)
   const metrics = createMetrics()
+  const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId, () =>
+    metrics.rpcRequests.inc({ transport: 'http' }),
+  )
   let engine: Engine | undefined
   let watcher: ChainWatcher | undefined
   let ws: WsConnection | undefined
   if (config.rpcWs) {
     ws = await createWsConnection(config.rpcWs, {
+      onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
       onDisconnect: () =>
         log.warn({ ws: displayUrl(config.rpcWs ?? '') }, 'WebSocket disconnected; reconnecting'),
       onReconnect: () => {

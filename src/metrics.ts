@@ -59,6 +59,12 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    rpcRequests: new Counter({
+      name: 'undertow_rpc_requests_total',
+      help: 'RPC requests sent',
+      labelNames: ['transport'],
+      registers: [registry],
+    }),
     rpcErrors: new Counter({
       name: 'undertow_rpc_errors_total',
       help: 'RPC errors',
@@ -75,6 +81,12 @@ export function createMetrics() {
       name: 'undertow_event_errors_total',
       help: 'Events whose handling failed',
       labelNames: ['type'],
+      registers: [registry],
+    }),
+    tickToTradeSeconds: new Histogram({
+      name: 'undertow_tick_to_trade_seconds',
+      help: 'Pending oracle transaction received to signed liquidation sent',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
     stageSeconds: new Histogram({

@@ -9,6 +9,7 @@ import { httpClient } from './rpc.js'
 export async function connectHttp(
   rpcUrl: string,
   expectedChainId: number | undefined,
+  onRequest?: () => void,
 ): Promise<{ client: PublicClient; chainId: number }> {
   const probe = httpClient(rpcUrl, expectedChainId ?? 1)
   let chainId: number
@@ -27,5 +28,5 @@ export async function connectHttp(
       `wrong chain: RPC ${displayUrl(rpcUrl)} is chain ${chainId}, configuration says ${expectedChainId}`,
     )
   }
-  return { client: httpClient(rpcUrl, chainId), chainId }
+  return { client: httpClient(rpcUrl, chainId, onRequest), chainId }
 }

@@ -33,10 +33,13 @@ export function devChain(chainId: number, rpcUrl: string, wsUrl?: string): Chain
   })
 }
 
-export function httpClient(rpcUrl: string, chainId: number): PublicClient {
+export function httpClient(rpcUrl: string, chainId: number, onRequest?: () => void): PublicClient {
   return createPublicClient({
     chain: devChain(chainId, rpcUrl),
-    transport: http(rpcUrl, { retryCount: 2 }),
+    transport: http(rpcUrl, {
+      retryCount: 2,
+      ...(onRequest ? { onFetchRequest: () => void onRequest() } : {}),
+    }),
     cacheTime: 0,
   })
 }

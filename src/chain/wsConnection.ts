@@ -18,6 +18,7 @@ export interface WsConnection {
 }
 
 export interface WsOptions {
+  onRequest?(method: string): void
   onReconnect?(attempt: number): void
   onDisconnect?(reason: string): void
   minBackoffMs?: number
@@ -56,6 +57,7 @@ export function createWsConnection(url: string, options: WsOptions = {}): Promis
         return
       }
       const id = nextId++
+      options.onRequest?.(method)
       const timer = setTimeout(() => {
         pending.delete(id)
         reject(new RetryableError(`${method} timed out after ${timeoutMs} ms`))

@@ -75,7 +75,7 @@ export interface ChainWatcher {
 
 export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
   const { client, ws, log } = params
-  const now = params.now ?? Date.now
+  const now = params.now ?? (() => performance.timeOrigin + performance.now())
   const unsubscribers: (() => void)[] = []
   const ready: Promise<void>[] = []
   let timer: NodeJS.Timeout | undefined

@@ -66,6 +66,8 @@ export interface Executor {
   isBusy(account: Address): boolean
   inFlightCount(): number
   readonly records: ExecutionRecord[]
+  /** Pending oracle transaction received → signed backrun sent, per submission (ms). */
+  readonly tickToTrade: { oracleTx: Hex; ms: number }[]
   readonly address: Address | undefined
 }
 
@@ -89,9 +91,10 @@ interface SimCall {
 
 export function createExecutor(deps: ExecutorDeps): Executor {
   const { client, strategy, settings, log, metrics, account } = deps
-  const now = deps.now ?? Date.now
+  const now = deps.now ?? (() => performance.timeOrigin + performance.now())
   const inFlight = new Map<string, InFlight>()
   const records: ExecutionRecord[] = []
+  const tickToTrade: { oracleTx: Hex; ms: number }[] = []
   let nonce: number | undefined
 
   const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
@@ -166,6 +169,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
 
   return {
     records,
+    tickToTrade,
     get address() {
       return account?.address
     },
@@ -277,6 +281,11 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         return 'refused'
       }
       metrics.submissions.inc({ kind: opp.dependsOn ? 'backrun' : 'liquidation' })
+      if (opp.dependsOn) {
+        const tickToTradeMs = entry.submittedAt - opp.dependsOn.seenAt
+        metrics.tickToTradeSeconds.observe(tickToTradeMs / 1000)
+        tickToTrade.push({ oracleTx: opp.dependsOn.hash, ms: tickToTradeMs })
+      }
       metrics.stageSeconds.observe({ stage: 'detect_to_submit' }, (entry.submittedAt - opp.detectedAt) / 1000)
       log.info(
         {
@@ -356,10 +365,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           await syncNonce()
           continue
         }
-        if (
-          header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks) &&
-          !entry.opportunity.dependsOn
-        ) {
+        // Stuck for N blocks (a backrun too: its oracle update has landed or never will): bump.
+        if (header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
           const bumped = bumpGas(entry.bid)
           const worst = gasCostBase(entry.gasLimit, bumped.maxFeePerGas, strategy.nativePriceBase())
           if (bumped.maxFeePerGas > settings.maxFeePerGasWei || worst > entry.budgetBase) continue
