@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { registerAccountsCommand } from './commands/accounts.js'
+import { registerBacktestCommands } from './commands/backtest.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { registerRunCommand } from './commands/run.js'
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program)
   registerAccountsCommand(program, process.env)
   registerRunCommand(program, process.env, waitForSignal)
+  registerBacktestCommands(program, process.env)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()

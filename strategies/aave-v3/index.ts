@@ -10,16 +10,14 @@ import { poolAbi } from './abi.js'
 import { advanceMirror, buildMirror } from './buildMirror.js'
 import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
 import type { MarketAddresses } from './loadMarket.js'
-import { createMarketView, liquidationQuotes, userAccountData } from './math.js'
+import { createMarketView, userAccountData } from './math.js'
 import { decodeOracleAnswer } from './oracleDecode.js'
+import { nativePrice, planLiquidations, STRATEGY_NAME } from './plan.js'
 import { rulesForRevision } from './rules.js'
 import type { MarketState } from './state.js'
 import { verifyMirror } from './verifyMirror.js'
 
-export const STRATEGY_NAME = 'aave-v3'
-
-/** Gas a v3.0 liquidationCall uses, for ranking before simulation gives the real figure. */
-export const LIQUIDATION_GAS_ESTIMATE = 450_000n
+export { STRATEGY_NAME }
 
 const CHECKPOINT_EVERY = 16n
 const CHECKPOINTS_KEPT = 4
@@ -136,64 +134,7 @@ export async function createAaveV3Strategy(params: AaveStrategyParams): Promise<
       return { changedAccounts: result.touchedAccounts.size + moved }
     },
 
-    plan({ timestamp, predicted, gasPriceWei }) {
-      let prices = market.prices
-      let candidates: Iterable<[string, MarketState['accounts'] extends Map<string, infer P> ? P : never]> =
-        market.accounts
-      if (predicted) {
-        prices = new Map(market.prices)
-        for (const [asset, price] of predicted.prices) prices.set(asset, price)
-        const exposed = exposedAccounts(market, exposure, predicted.prices.keys())
-        candidates = [...exposed].flatMap((key) => {
-          const p = market.accounts.get(key)
-          return p ? [[key, p] as [string, typeof p]] : []
-        })
-      }
-      const view = createMarketView({ ...market, prices }, timestamp, rules())
-      const native = nativePrice(market, prices)
-      const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
-      const out: Opportunity[] = []
-      for (const [key, position] of candidates) {
-        if (position.config === 0n) continue
-        const data = userAccountData(view, position)
-        if (data.healthFactor >= view.rules.liquidationThresholdHf) continue
-        const [best] = liquidationQuotes(view, position, data)
-        if (!best) continue
-        const account = key as Address
-        out.push({
-          account,
-          strategy: STRATEGY_NAME,
-          repayAsset: best.debtAsset,
-          repayAmount: best.debtToCover,
-          receiveAsset: best.collateralAsset,
-          receiveAmount: best.collateralReceived,
-          bonusBase: best.bonusBase,
-          netProfitBase: best.bonusBase - gasCostBase,
-          gasEstimate: LIQUIDATION_GAS_ESTIMATE,
-          call: {
-            to: market.pool,
-            data: encodeFunctionData({
-              abi: poolAbi,
-              functionName: 'liquidationCall',
-              args: [best.collateralAsset, best.debtAsset, account, best.debtToCover, false],
-            }),
-          },
-          ...(predicted
-            ? {
-                dependsOn: predicted.tx,
-                predictedPrices: predicted.prices,
-                precededBy: predicted.preceding ?? [],
-              }
-            : {}),
-          atTimestamp: timestamp,
-          blockNumber: market.block.number,
-          detectedAt: Date.now(),
-        })
-      }
-      return out.sort((a, b) =>
-        a.netProfitBase > b.netProfitBase ? -1 : a.netProfitBase < b.netProfitBase ? 1 : 0,
-      )
-    },
+    plan: (params) => planLiquidations(market, exposure, params),
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined
@@ -243,12 +184,4 @@ export async function createAaveV3Strategy(params: AaveStrategyParams): Promise<
       return { checked: result.checked, mismatches: result.mismatches.length }
     },
   }
-}
-
-/** The base-currency price of 1 native token (1e18 wei), from the wrapped native reserve. */
-function nativePrice(market: MarketState, prices: Map<string, bigint>): bigint {
-  for (const [key, reserve] of market.reserves) {
-    if (/^W?ETH(\.e)?$/i.test(reserve.symbol) && reserve.decimals === 18) return prices.get(key) ?? 0n
-  }
-  return 0n
 }

@@ -1,0 +1,95 @@
+/**
+ * Pure planning: every underwater account's best liquidation at a timestamp (and, for a pending
+ * oracle update, at predicted prices), ranked by expected net bonus. Shared by the daemon and the
+ * backtest, so both decide with the same code.
+ */
+import { type Address, encodeFunctionData } from 'viem'
+import type { Opportunity, PredictedPrice } from '../../src/types.js'
+import { poolAbi } from './abi.js'
+import { type ExposureIndex, exposedAccounts } from './exposure.js'
+import { createMarketView, liquidationQuotes, userAccountData } from './math.js'
+import { rulesForRevision } from './rules.js'
+import type { AccountPosition, MarketState } from './state.js'
+
+export const STRATEGY_NAME = 'aave-v3'
+
+/** Gas a v3.0 liquidationCall uses, for ranking before simulation gives the real figure. */
+export const LIQUIDATION_GAS_ESTIMATE = 450_000n
+
+export interface PlanParams {
+  timestamp: bigint
+  predicted?: PredictedPrice | undefined
+  gasPriceWei: bigint
+}
+
+export function planLiquidations(
+  market: MarketState,
+  exposure: ExposureIndex | undefined,
+  params: PlanParams,
+): Opportunity[] {
+  const { timestamp, predicted, gasPriceWei } = params
+  let prices = market.prices
+  let candidates: Iterable<[string, AccountPosition]> = market.accounts
+  if (predicted) {
+    prices = new Map(market.prices)
+    for (const [asset, price] of predicted.prices) prices.set(asset, price)
+    if (exposure) {
+      candidates = [...exposedAccounts(market, exposure, predicted.prices.keys())].flatMap((key) => {
+        const p = market.accounts.get(key)
+        return p ? [[key, p] as [string, AccountPosition]] : []
+      })
+    }
+  }
+  const view = createMarketView({ ...market, prices }, timestamp, rulesForRevision(market.poolRevision))
+  const native = nativePrice(market, prices)
+  const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
+  const out: Opportunity[] = []
+  for (const [key, position] of candidates) {
+    if (position.config === 0n) continue
+    const data = userAccountData(view, position)
+    if (data.healthFactor >= view.rules.liquidationThresholdHf) continue
+    const [best] = liquidationQuotes(view, position, data)
+    if (!best) continue
+    const account = key as Address
+    out.push({
+      account,
+      strategy: STRATEGY_NAME,
+      repayAsset: best.debtAsset,
+      repayAmount: best.debtToCover,
+      receiveAsset: best.collateralAsset,
+      receiveAmount: best.collateralReceived,
+      bonusBase: best.bonusBase,
+      netProfitBase: best.bonusBase - gasCostBase,
+      gasEstimate: LIQUIDATION_GAS_ESTIMATE,
+      call: {
+        to: market.pool,
+        data: encodeFunctionData({
+          abi: poolAbi,
+          functionName: 'liquidationCall',
+          args: [best.collateralAsset, best.debtAsset, account, best.debtToCover, false],
+        }),
+      },
+      ...(predicted
+        ? {
+            dependsOn: predicted.tx,
+            predictedPrices: predicted.prices,
+            precededBy: predicted.preceding ?? [],
+          }
+        : {}),
+      atTimestamp: timestamp,
+      blockNumber: market.block.number,
+      detectedAt: Date.now(),
+    })
+  }
+  return out.sort((a, b) =>
+    a.netProfitBase > b.netProfitBase ? -1 : a.netProfitBase < b.netProfitBase ? 1 : 0,
+  )
+}
+
+/** The base-currency price of 1 native token (1e18 wei), from the wrapped native reserve. */
+export function nativePrice(market: MarketState, prices: Map<string, bigint>): bigint {
+  for (const [key, reserve] of market.reserves) {
+    if (/^W?ETH(\.e)?$/i.test(reserve.symbol) && reserve.decimals === 18) return prices.get(key) ?? 0n
+  }
+  return 0n
+}
