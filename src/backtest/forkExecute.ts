@@ -36,8 +36,11 @@ export async function forkExecute(
         params: [debtReserve.aToken, toHex(10n ** 20n)],
       } as never)
       await client.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)
-      const send = async (from: Address, to: Address, data: `0x${string}`) =>
-        waitForReceipt(client, await sendUnlocked(client, { from, to, data, gas: 3_000_000n }))
+      // Funding, approval and the liquidation go into one block mined at the planned timestamp, so
+      // interest accrues exactly as the mirror assumed.
+      await client.request({ method: 'evm_setAutomine', params: [false] } as never)
+      const send = (from: Address, to: Address, data: `0x${string}`) =>
+        sendUnlocked(client, { from, to, data, gas: 3_000_000n })
       await send(
         debtReserve.aToken,
         o.repayAsset,
@@ -52,14 +55,18 @@ export async function forkExecute(
         o.repayAsset,
         encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [o.call.to, 2n ** 256n - 1n] }),
       )
+      const hash = await send(FORK_LIQUIDATOR, o.call.to, o.call.data)
       await client.request({ method: 'evm_setNextBlockTimestamp', params: [toHex(o.atTimestamp)] } as never)
-      const receipt = await send(FORK_LIQUIDATOR, o.call.to, o.call.data)
+      await client.request({ method: 'evm_mine', params: [] } as never)
+      const receipt = await waitForReceipt(client, hash)
+      const minedAt = (await client.getBlock({ blockNumber: receipt.blockNumber })).timestamp
       const [event] = parseEventLogs({ abi: poolAbi, eventName: 'LiquidationCall', logs: receipt.logs })
       const result: ForkResult = {
         success: receipt.status === 'success' && event !== undefined,
         repaid: event?.args.debtToCover ?? 0n,
         received: event?.args.liquidatedCollateralAmount ?? 0n,
         gasUsed: receipt.gasUsed,
+        timestamp: minedAt,
         agreesWithMirror:
           event?.args.debtToCover === o.repayAmount &&
           event?.args.liquidatedCollateralAmount === o.receiveAmount,
@@ -81,6 +88,7 @@ export async function forkExecute(
         repaid: 0n,
         received: 0n,
         gasUsed: 0n,
+        timestamp: 0n,
         agreesWithMirror: false,
         profitBase: 0n,
         reason: (error as Error).message.split('\n')[0] ?? 'failed',

@@ -59,6 +59,8 @@ export interface ForkResult {
   repaid: bigint
   received: bigint
   gasUsed: bigint
+  /** Timestamp of the fork block that carried it (the planned one, unless the node refused). */
+  timestamp: bigint
   agreesWithMirror: boolean
   profitBase: bigint
   reason?: string
@@ -154,6 +156,7 @@ export function replay(dataset: Dataset, settings: BacktestSettings): BacktestRe
     const opportunities = planLiquidations(market, undefined, {
       timestamp: header.timestamp + settings.blockTimeSec,
       gasPriceWei: header.baseFeePerGas + settings.rankingTipWei,
+      now: () => Number(header.timestamp) * 1000,
     })
     const profitable = new Map<string, Opportunity>()
     belowMin = new Set()

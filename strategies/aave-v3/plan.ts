@@ -7,7 +7,7 @@ import { type Address, encodeFunctionData } from 'viem'
 import type { Opportunity, PredictedPrice } from '../../src/types.js'
 import { poolAbi } from './abi.js'
 import { type ExposureIndex, exposedAccounts } from './exposure.js'
-import { createMarketView, liquidationQuotes, userAccountData } from './math.js'
+import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
 import { rulesForRevision } from './rules.js'
 import type { AccountPosition, MarketState } from './state.js'
 
@@ -20,6 +20,8 @@ export interface PlanParams {
   timestamp: bigint
   predicted?: PredictedPrice | undefined
   gasPriceWei: bigint
+  /** Clock for detectedAt (ms); the backtest passes block time so replays are reproducible. */
+  now?: (() => number) | undefined
 }
 
 export function planLiquidations(
@@ -48,7 +50,16 @@ export function planLiquidations(
     if (position.config === 0n) continue
     const data = userAccountData(view, position)
     if (data.healthFactor >= view.rules.liquidationThresholdHf) continue
-    const [best] = liquidationQuotes(view, position, data)
+    const [first] = liquidationQuotes(view, position, data)
+    if (!first) continue
+    // The call names an exact debtToCover; where the collateral cap applied, that amount runs the
+    // contract's uncapped path and can seize a unit less. Quote exactly what the call will do.
+    const collateralId = market.reserves.get(first.collateralAsset.toLowerCase())?.id
+    const debtId = market.reserves.get(first.debtAsset.toLowerCase())?.id
+    const best =
+      collateralId !== undefined && debtId !== undefined
+        ? quoteLiquidation(view, position, data.healthFactor, collateralId, debtId, first.debtToCover)
+        : undefined
     if (!best) continue
     const account = key as Address
     out.push({
@@ -78,7 +89,7 @@ export function planLiquidations(
         : {}),
       atTimestamp: timestamp,
       blockNumber: market.block.number,
-      detectedAt: Date.now(),
+      detectedAt: (params.now ?? Date.now)(),
     })
   }
   return out.sort((a, b) =>

@@ -229,6 +229,10 @@ describe('liquidation sizing (v3.0.2)', () => {
     const needed = (((2000n * 10n ** 8n * WAD * 10n ** 6n) / (10n ** 8n * WAD)) * 10000n + 5250n) / 10500n
     expect(q?.debtToCover).toBe(needed)
     expect((q?.collateralReceived ?? 0n) + (q?.protocolFee ?? 0n)).toBe(WAD)
+    // Asking for exactly that debt runs the uncapped path: never more than the balance, same debt.
+    const again = quoteLiquidation(view, poor, 100_000_000_000_000_000n, 0, 1, q?.debtToCover ?? 0n)
+    expect(again?.debtToCover).toBe(q?.debtToCover)
+    expect((again?.collateralReceived ?? 0n) + (again?.protocolFee ?? 0n)).toBeLessThanOrEqual(WAD)
   })
 
   it('refuses healthy accounts and paused reserves', () => {
