@@ -5,7 +5,7 @@ import { type Dataset, readDataset, recordDataset, writeDataset } from '../backt
 import { forkExecute } from '../backtest/forkExecute.js'
 import { replay } from '../backtest/replay.js'
 import { renderSummary, writeReports } from '../backtest/report.js'
-import { valueOf } from '../backtest/value.js'
+import { valueAtPrices } from '../backtest/value.js'
 import { connectHttp } from '../chain/connect.js'
 import { parseBlockOption } from '../cliUtil.js'
 import { parseConfig } from '../config.js'
@@ -102,7 +102,7 @@ export function registerBacktestCommands(program: Command, env: Record<string, s
           dataset.chainId,
           dataset.initial,
           report.episodes,
-          (asset, amount, prices) => valueOf(dataset.initial, asset, amount, prices),
+          (asset, amount, prices) => valueAtPrices(dataset.initial, asset, amount, prices),
         )
         for (const l of report.liquidations) {
           const episode = report.episodes.find((e) => e.takenBy?.txHash === l.txHash)

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordDataset } from '../../src/backtest/dataset.js'
 import { forkExecute } from '../../src/backtest/forkExecute.js'
 import { replay } from '../../src/backtest/replay.js'
-import { valueOf } from '../../src/backtest/value.js'
+import { valueAtPrices } from '../../src/backtest/value.js'
 import { devnetInfo } from '../../src/devnet/startDevnet.js'
 import { poolAbi } from '../../strategies/aave-v3/abi.js'
 import { runCli } from '../helpers.js'
@@ -86,7 +86,7 @@ describe('undertow backtest', () => {
       devnet.chainId,
       dataset.initial,
       report.episodes,
-      (asset, amount, prices) => valueOf(dataset.initial, asset, amount, prices),
+      (asset, amount, prices) => valueAtPrices(dataset.initial, asset, amount, prices),
     )
     expect(report.episodes.length).toBeGreaterThan(0)
     for (const episode of report.episodes) {
