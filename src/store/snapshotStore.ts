@@ -79,7 +79,7 @@ export function loadSnapshot(
     return { status: 'corrupt', reason: `not valid JSON (${(error as Error).message.split('\n')[0]})` }
   }
   const meta = parsed.meta
-  if (!meta || meta.format !== 1 || typeof meta.blockNumber !== 'string' || parsed.state === undefined) {
+  if (meta?.format !== 1 || typeof meta.blockNumber !== 'string' || parsed.state === undefined) {
     return { status: 'corrupt', reason: 'missing or unknown snapshot header' }
   }
   if (meta.strategy !== expected.strategy)

@@ -3,9 +3,9 @@
  * block through gaps and reorgs, and planning of liquidations at a given timestamp and prices.
  * IO lives in sync/create; plan and decodePendingPrice are pure functions of the mirror.
  */
-import { type Address, encodeFunctionData, type Hex, type PublicClient, parseEventLogs } from 'viem'
+import { type Hex, type PublicClient, parseEventLogs } from 'viem'
 import type { Logger } from '../../src/logger.js'
-import type { BlockHeader, Opportunity, PredictedPrice, Strategy, SyncResult } from '../../src/types.js'
+import type { BlockHeader, PredictedPrice, Strategy, SyncResult } from '../../src/types.js'
 import { poolAbi } from './abi.js'
 import { advanceMirror, buildMirror } from './buildMirror.js'
 import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
