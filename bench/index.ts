@@ -1,8 +1,10 @@
 /** npm run bench: every benchmark, printed as figures and ratios in one run. */
 import { benchMirror } from './mirror.js'
+import { benchReplay } from './replay.js'
 import { benchTickToTrade } from './tickToTrade.js'
 
 const lines: string[] = []
 lines.push(...benchMirror())
 lines.push(...(await benchTickToTrade()))
+lines.push(...(await benchReplay()))
 console.log(lines.join('\n'))

@@ -9,18 +9,25 @@ import { type Devnet, fundAccount, setPrice, startDevnet } from '../src/devnet/s
 import { erc20Abi, poolAbi } from '../strategies/aave-v3/abi.js'
 import { buildMirror } from '../strategies/aave-v3/buildMirror.js'
 import { createMarketView, liquidationQuotes, userAccountData } from '../strategies/aave-v3/math.js'
+import type { MarketState } from '../strategies/aave-v3/state.js'
 
 export interface History {
   devnet: Devnet
+  /** The mirror at fromBlock, captured before the history (for anvil runs that prune old state). */
+  initial: MarketState
   fromBlock: bigint
   toBlock: bigint
   competitor: Address
 }
 
 export async function generateHistory(
-  options: { accounts?: number; seed?: number; emptyBlocks?: number } = {},
+  options: { accounts?: number; seed?: number; emptyBlocks?: number; pruneHistory?: boolean } = {},
 ): Promise<History> {
-  const devnet = await startDevnet({ accounts: options.accounts ?? 40, seed: options.seed ?? 21 })
+  const devnet = await startDevnet({
+    accounts: options.accounts ?? 40,
+    seed: options.seed ?? 21,
+    ...(options.pruneHistory ? { anvilArgs: ['--prune-history'] } : {}),
+  })
   const client = devnet.client
   const competitor = seededAccount(31337, 99)
   await giveGas(client, competitor)
@@ -41,6 +48,11 @@ export async function generateHistory(
     )
   }
   const fromBlock = await client.getBlockNumber({ cacheTime: 0 })
+  const params = {
+    addressesProvider: devnet.addresses.addressesProvider,
+    multicallAddress: devnet.addresses.batchReader,
+  }
+  const { market: initial } = await buildMirror(client, { ...params, fromBlock: 0n, toBlock: fromBlock })
   const path: [string, string][] = [
     ['WETH', '1900'],
     ['WBTC', '37000'],
@@ -52,15 +64,13 @@ export async function generateHistory(
     ['LINK', '10.5'],
     ['WETH', '1450'],
   ]
-  const params = {
-    addressesProvider: devnet.addresses.addressesProvider,
-    multicallAddress: devnet.addresses.batchReader,
-  }
   let turn = 0
   const spread = BigInt(options.emptyBlocks ?? 20)
   for (const [symbol, price] of path) {
     await setPrice(devnet, symbol, price, client)
-    await client.request({ method: 'anvil_mine', params: [toHex(spread)] } as never)
+    for (let left = spread; left > 0n; left -= 100n) {
+      await client.request({ method: 'anvil_mine', params: [toHex(left > 100n ? 100n : left)] } as never)
+    }
     // The competitor liquidates every other underwater account it finds, a few blocks late.
     const { market } = await buildMirror(client, { ...params, fromBlock: 0n })
     const view = createMarketView(market, market.block.timestamp + 1n)
@@ -91,5 +101,5 @@ export async function generateHistory(
     await client.request({ method: 'anvil_mine', params: [toHex(3)] } as never)
   }
   const toBlock = await client.getBlockNumber({ cacheTime: 0 })
-  return { devnet, fromBlock, toBlock, competitor }
+  return { devnet, initial, fromBlock, toBlock, competitor }
 }

@@ -40,6 +40,8 @@ export interface RecordParams {
   fromBlock: bigint
   toBlock: bigint
   onProgress?: ((done: number, total: number) => void) | undefined
+  /** The mirror at fromBlock when already known (a node that prunes old state cannot build it). */
+  initial?: MarketState | undefined
 }
 
 export async function recordDataset(client: PublicClient, params: RecordParams): Promise<Dataset> {
@@ -48,12 +50,16 @@ export async function recordDataset(client: PublicClient, params: RecordParams):
   const head = await client.getBlockNumber({ cacheTime: 0 })
   if (params.toBlock > head)
     throw new UsageError(`the node has blocks up to ${head}; --to ${params.toBlock} is beyond its head`)
-  const { market: initial } = await buildMirror(client, {
-    addressesProvider: params.addressesProvider,
-    multicallAddress: params.multicall,
-    fromBlock: params.indexFromBlock,
-    toBlock: params.fromBlock,
-  })
+  const initial =
+    params.initial ??
+    (
+      await buildMirror(client, {
+        addressesProvider: params.addressesProvider,
+        multicallAddress: params.multicall,
+        fromBlock: params.indexFromBlock,
+        toBlock: params.fromBlock,
+      })
+    ).market
   const logs: ChainLog[] = []
   await getLogsChunked(client, {
     address: watchedAddresses(initial),

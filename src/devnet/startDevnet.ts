@@ -35,11 +35,14 @@ export interface DevnetOptions {
   seed?: number
   blockTimeSeconds?: number
   order?: 'fees' | 'fifo'
+  /** Extra anvil flags (e.g. --prune-history for very long histories). */
+  anvilArgs?: string[]
 }
 
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const anvil = await startAnvil({
     ...(options.order ? { order: options.order } : {}),
+    ...(options.anvilArgs ? { extraArgs: options.anvilArgs } : {}),
   })
   try {
     const client = httpClient(anvil.rpcUrl, anvil.chainId)
