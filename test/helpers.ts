@@ -51,3 +51,23 @@ export function runCli(
     })
   })
 }
+
+/**
+ * Runs the CLI and asserts the bad-input contract: a non-zero exit, exactly one line on stderr
+ * matching `message`, no stack trace, and none of the `secrets` anywhere in the output.
+ */
+export async function expectOneLineError(
+  args: string[],
+  message: RegExp,
+  env: Record<string, string> = {},
+  secrets?: RegExp,
+): Promise<void> {
+  const { expect } = await import('vitest')
+  const result = await runCli(args, env)
+  const label = `${args.join(' ')}: ${result.stderr}`
+  expect(result.code, label).not.toBe(0)
+  expect(result.stderr.trim().split('\n'), label).toHaveLength(1)
+  expect(result.stderr, label).toMatch(message)
+  expect(result.stderr, label).not.toMatch(/\n\s+at /)
+  if (secrets) expect(result.stderr + result.stdout, label).not.toMatch(secrets)
+}

@@ -16,7 +16,7 @@ import { replay } from '../../src/backtest/replay.js'
 import { valueAtPrices } from '../../src/backtest/value.js'
 import { devnetInfo } from '../../src/devnet/startDevnet.js'
 import { poolAbi } from '../../strategies/aave-v3/abi.js'
-import { runCli } from '../helpers.js'
+import { expectOneLineError, runCli } from '../helpers.js'
 import { generateHistory, type History } from '../history.js'
 
 let history: History
@@ -159,11 +159,6 @@ describe('undertow backtest', () => {
       [['backtest', '--dataset', garbage], /dataset .* is corrupt/],
       [['backtest', '--dataset', join(dir, 'missing.gz')], /cannot be read/],
     ]
-    for (const [args, message] of cases) {
-      const result = await runCli(args)
-      expect(result.code, args.join(' ')).not.toBe(0)
-      expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1)
-      expect(result.stderr).toMatch(message)
-    }
+    for (const [args, message] of cases) await expectOneLineError(args, message)
   })
 })

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpClient } from '../../src/chain/rpc.js'
 import type { DevnetInfo } from '../../src/devnet/startDevnet.js'
 import { aggregatorAbi, erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { projectRoot, runCli } from '../helpers.js'
+import { expectOneLineError, projectRoot, runCli } from '../helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'undertow-devnet-'))
 const file = join(dir, 'devnet.json')
@@ -126,13 +126,7 @@ describe('undertow devnet', () => {
       [['devnet', '--accounts', 'many'], /expected a whole number/],
       [['devnet', 'fund', '--devnet', file, '0x1234'], /not an address/],
     ]
-    for (const [args, message] of cases) {
-      const result = await runCli(args)
-      expect(result.code, args.join(' ')).not.toBe(0)
-      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
-      expect(result.stderr).toMatch(message)
-      expect(result.stderr).not.toMatch(/\n\s+at /)
-    }
+    for (const [args, message] of cases) await expectOneLineError(args, message)
   })
 
   it('stops anvil and exits 0 on Ctrl-C', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../src/chain/startAnvil.js'
 import { DEMO_LIQUIDATOR_KEY } from '../../src/demo.js'
 import { type Devnet, devnetInfo, startDevnet } from '../../src/devnet/startDevnet.js'
-import { projectRoot, runCli } from '../helpers.js'
+import { expectOneLineError, projectRoot } from '../helpers.js'
 
 let devnet: Devnet
 const dir = mkdtempSync(join(tmpdir(), 'undertow-run-'))
@@ -115,12 +115,7 @@ describe('undertow run', () => {
       ],
     ]
     for (const [args, env, message] of cases) {
-      const result = await runCli(args, env)
-      expect(result.code, args.join(' ')).not.toBe(0)
-      expect(result.stderr.trim().split('\n'), `${args.join(' ')}: ${result.stderr}`).toHaveLength(1)
-      expect(result.stderr).toMatch(message)
-      expect(result.stderr + result.stdout).not.toMatch(/hunter2|SECRETTOKEN|deadbeef|c0ffee/)
-      expect(result.stderr).not.toMatch(/\n\s+at /)
+      await expectOneLineError(args, message, env, /hunter2|SECRETTOKEN|deadbeef|c0ffee/)
     }
   })
 })
