@@ -63,7 +63,7 @@ export function registerDemoCommand(program: Command): void {
             `${formatUnitsFixed(r.repaid, decimals(r.repayAsset), 4)} ${symbol(r.repayAsset)}`,
             `${formatUnitsFixed(r.received, decimals(r.receiveAsset), 6)} ${symbol(r.receiveAsset)}`,
             formatUnitsFixed(profit, 8),
-            String(r.submittedAt - r.detectedAt),
+            (r.submittedAt - r.detectedAt).toFixed(1),
             `${r.blockNumber}${r.predicted ? ' (backrun)' : ''}`,
           ]
         })

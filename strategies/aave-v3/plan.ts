@@ -89,7 +89,7 @@ export function planLiquidations(
         : {}),
       atTimestamp: timestamp,
       blockNumber: market.block.number,
-      detectedAt: (params.now ?? Date.now)(),
+      detectedAt: (params.now ?? (() => performance.timeOrigin + performance.now()))(),
     })
   }
   return out.sort((a, b) =>
