@@ -57,6 +57,8 @@ export interface MarketView {
   reserves: (ReserveState | undefined)[]
   income: bigint[]
   debtIndex: bigint[]
+  /** 10^decimals of each reserve. */
+  unit: bigint[]
   /** AaveOracle price of each reserve's asset, base currency units. */
   price: bigint[]
   eModes: Map<number, EModeCategory & { sourcePrice: bigint }>
@@ -72,7 +74,9 @@ export function createMarketView(
   const income: bigint[] = []
   const debtIndex: bigint[] = []
   const price: bigint[] = []
+  const unit: bigint[] = []
   for (const reserve of market.reserves.values()) {
+    unit[reserve.id] = 10n ** BigInt(reserve.decimals)
     reserves[reserve.id] = reserve
     income[reserve.id] = normalizedIncome(reserve, timestamp)
     debtIndex[reserve.id] = normalizedDebt(reserve, timestamp)
@@ -83,7 +87,7 @@ export function createMarketView(
     const sourcePrice = category.priceSource === ZERO ? 0n : (market.prices.get(category.priceSource) ?? 0n)
     eModes.set(id, { ...category, sourcePrice })
   }
-  return { timestamp, reserves, income, debtIndex, price, eModes, rules }
+  return { timestamp, reserves, income, debtIndex, unit, price, eModes, rules }
 }
 
 const ZERO = '0x0000000000000000000000000000000000000000'
@@ -144,21 +148,23 @@ export function userAccountData(view: MarketView, position: AccountPosition): Ac
   let totalDebt = 0n
   let avgLtv = 0n
   let avgLt = 0n
-  const count = view.reserves.length
-  for (let id = 0; id < count; id++) {
-    if (((position.config >> BigInt(id * 2)) & 3n) === 0n) continue
+  // Walk the configuration two bits at a time (borrowing, collateral) and stop at its highest bit.
+  let config = position.config
+  for (let id = 0; config !== 0n; id++, config >>= 2n) {
+    const bits = config & 3n
+    if (bits === 0n) continue
     const reserve = view.reserves[id]
     if (!reserve) continue
-    const unit = 10n ** BigInt(reserve.decimals)
+    const unit = view.unit[id] as bigint
     const price = accountPrice(view, reserve, eMode)
-    if (reserve.liquidationThreshold !== 0n && isUsingAsCollateral(position, id)) {
+    if (reserve.liquidationThreshold !== 0n && bits >= 2n) {
       const value = (collateralBalance(view, position, id) * price) / unit
       totalCollateral += value
       const inCategory = eMode !== undefined && reserve.eModeCategory === eMode.id
       if (reserve.ltv !== 0n) avgLtv += value * (inCategory ? BigInt(eMode.ltv) : reserve.ltv)
       avgLt += value * (inCategory ? BigInt(eMode.liquidationThreshold) : reserve.liquidationThreshold)
     }
-    if (isBorrowing(position, id)) {
+    if ((bits & 1n) === 1n) {
       const debt = variableDebtBalance(view, position, id) + stableDebtBalance(position, id, view.timestamp)
       totalDebt += (price * debt) / unit
     }
