@@ -1,11 +1,13 @@
 /** `undertow devnet` and its subcommands: start a market, move prices, move time, fund a bot. */
 import { writeFileSync } from 'node:fs'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { type Address, formatUnits } from 'viem'
 import { aggregatorAbi } from '../../strategies/aave-v3/abi.js'
 import { httpClient } from '../chain/rpc.js'
 import { parseAddressOption, parseIntegerOption, parseNumberOption } from '../cliUtil.js'
 import {
+  AAVE_VERSIONS,
+  type AaveVersion,
   devnetInfo,
   fundAccount,
   readDevnetFile,
@@ -14,6 +16,13 @@ import {
   startDevnet,
   warp,
 } from '../devnet/startDevnet.js'
+
+function parseAaveVersion(value: string): AaveVersion {
+  if (!(AAVE_VERSIONS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected one of ${AAVE_VERSIONS.join(', ')}, got "${value}"`)
+  }
+  return value as AaveVersion
+}
 
 export function registerDevnetCommand(program: Command, waitForSignal: () => Promise<void>): void {
   const devnet = program

@@ -35,6 +35,65 @@ export interface DevnetAddresses {
 const RAY = 10n ** 27n
 const pctToRay = (pct: number): bigint => (BigInt(Math.round(pct * 1e6)) * RAY) / 100_000_000n
 
+/** The reserve risk parameters, through a configurator writer (same calls on every version). */
+export async function configureRiskParameters(
+  write: (functionName: string, args: readonly unknown[]) => Promise<unknown>,
+  assets: readonly Address[],
+  reserves: readonly ReserveSpec[],
+): Promise<void> {
+  for (const [i, spec] of reserves.entries()) {
+    const asset = assets[i] as Address
+    await write('configureReserveAsCollateral', [
+      asset,
+      spec.ltvBps,
+      spec.liquidationThresholdBps,
+      spec.liquidationBonusBps,
+    ])
+    if (spec.borrowingEnabled) await write('setReserveBorrowing', [asset, true])
+    await write('setReserveFactor', [asset, spec.reserveFactorBps])
+    await write('setLiquidationProtocolFee', [asset, spec.liquidationProtocolFeeBps])
+    if (spec.supplyCap > 0) await write('setSupplyCap', [asset, spec.supplyCap])
+    if (spec.borrowCap > 0) await write('setBorrowCap', [asset, spec.borrowCap])
+    if (spec.debtCeiling > 0n) await write('setDebtCeiling', [asset, spec.debtCeiling])
+    if (spec.borrowableInIsolation) await write('setBorrowableInIsolation', [asset, true])
+  }
+}
+
+/** Mintable underlying tokens and one settable Chainlink-style aggregator per reserve (both versions). */
+export async function deployTokensAndFeeds(
+  client: PublicClient,
+  admin: Address,
+  reserves: readonly ReserveSpec[],
+) {
+  const token = loadAaveArtifact('MintableERC20')
+  const aggregator = helperContract('SettableAggregator')
+  const assets: Address[] = []
+  const aggregators: Address[] = []
+  for (const spec of reserves) {
+    assets.push(
+      await deployContract(
+        client,
+        admin,
+        token.abi,
+        token.bytecode,
+        [spec.symbol, spec.symbol, spec.decimals],
+        spec.symbol,
+      ),
+    )
+    aggregators.push(
+      await deployContract(
+        client,
+        admin,
+        aggregator.abi,
+        aggregator.bytecode,
+        [parseUnits(spec.priceUsd, 8), 8, `${spec.symbol} / USD`],
+        `${spec.symbol} aggregator`,
+      ),
+    )
+  }
+  return { assets, aggregators }
+}
+
 export async function deployAaveMarket(
   client: PublicClient,
   admin: Address,
@@ -101,22 +160,7 @@ export async function deployAaveMarket(
   await write(addressesProvider, 'PoolAddressesProvider', 'setPoolDataProvider', [dataProvider])
 
   // 4. Underlying tokens and one settable Chainlink-style aggregator each; then the AaveOracle.
-  const aggregator = helperContract('SettableAggregator')
-  const assets: Address[] = []
-  const aggregators: Address[] = []
-  for (const spec of reserves) {
-    assets.push(await deploy('MintableERC20', [spec.symbol, spec.symbol, spec.decimals]))
-    aggregators.push(
-      await deployContract(
-        client,
-        admin,
-        aggregator.abi,
-        aggregator.bytecode,
-        [parseUnits(spec.priceUsd, 8), 8, `${spec.symbol} / USD`],
-        `${spec.symbol} aggregator`,
-      ),
-    )
-  }
+  const { assets, aggregators } = await deployTokensAndFeeds(client, admin, reserves)
   const oracle = await deploy('AaveOracle', [
     addressesProvider,
     assets,
@@ -167,31 +211,11 @@ export async function deployAaveMarket(
   await write(poolConfigurator, 'PoolConfigurator', 'initReserves', [initInputs], 50_000_000n)
 
   // 6. Risk parameters. The debt ceiling must be set before anyone supplies the asset.
-  for (const [i, spec] of reserves.entries()) {
-    const asset = assets[i] as Address
-    await write(poolConfigurator, 'PoolConfigurator', 'configureReserveAsCollateral', [
-      asset,
-      spec.ltvBps,
-      spec.liquidationThresholdBps,
-      spec.liquidationBonusBps,
-    ])
-    if (spec.borrowingEnabled)
-      await write(poolConfigurator, 'PoolConfigurator', 'setReserveBorrowing', [asset, true])
-    await write(poolConfigurator, 'PoolConfigurator', 'setReserveFactor', [asset, spec.reserveFactorBps])
-    await write(poolConfigurator, 'PoolConfigurator', 'setLiquidationProtocolFee', [
-      asset,
-      spec.liquidationProtocolFeeBps,
-    ])
-    if (spec.supplyCap > 0)
-      await write(poolConfigurator, 'PoolConfigurator', 'setSupplyCap', [asset, spec.supplyCap])
-    if (spec.borrowCap > 0)
-      await write(poolConfigurator, 'PoolConfigurator', 'setBorrowCap', [asset, spec.borrowCap])
-    if (spec.debtCeiling > 0n)
-      await write(poolConfigurator, 'PoolConfigurator', 'setDebtCeiling', [asset, spec.debtCeiling])
-    if (spec.borrowableInIsolation) {
-      await write(poolConfigurator, 'PoolConfigurator', 'setBorrowableInIsolation', [asset, true])
-    }
-  }
+  await configureRiskParameters(
+    (name, args) => write(poolConfigurator, 'PoolConfigurator', name, args),
+    assets,
+    reserves,
+  )
   for (const category of DEVNET_EMODES) {
     const sourceIndex = category.priceSourceSymbol
       ? reserves.findIndex((r) => r.symbol === category.priceSourceSymbol)

@@ -6,7 +6,7 @@
  * run compiles; third-party bytecode is never committed.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, normalize } from 'node:path'
 import type { Abi, Hex } from 'viem'
@@ -162,6 +162,9 @@ export function buildOrigin(): OriginBuild {
       linkReferences: contract.evm.bytecode.linkReferences,
     }
   }
-  writeFileSync(file, JSON.stringify(artifacts))
+  // Atomic: test workers may build concurrently and must never read half a file.
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(artifacts))
+  renameSync(tmp, file)
   return { key, compiled: true, artifacts }
 }

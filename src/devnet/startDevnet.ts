@@ -9,6 +9,11 @@ import { callWrite, httpClient } from '../chain/rpc.js'
 import { type AnvilInstance, startAnvil } from '../chain/startAnvil.js'
 import { UsageError } from '../errors.js'
 import { type DevnetAddresses, deployAaveMarket } from './deployAaveMarket.js'
+import { deployOriginMarket } from './deployOriginMarket.js'
+
+export type AaveVersion = '3.0' | '3.6'
+export const AAVE_VERSIONS: readonly AaveVersion[] = ['3.0', '3.6']
+
 import { executePlan, planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
 
 /** anvil's first default account: deploys the market and owns the aggregators. */
@@ -35,6 +40,8 @@ export interface DevnetOptions {
   seed?: number
   blockTimeSeconds?: number
   order?: 'fees' | 'fifo'
+  /** Which Aave: 3.0 (@aave/core-v3 artifacts) or 3.6 (aave-v3-origin, compiled from npm sources). */
+  aave?: AaveVersion
   /** Extra anvil flags (e.g. --prune-history for very long histories). */
   anvilArgs?: string[]
 }
@@ -46,7 +53,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   })
   try {
     const client = httpClient(anvil.rpcUrl, anvil.chainId)
-    const addresses = await deployAaveMarket(client, DEVNET_ADMIN)
+    const addresses =
+      options.aave === '3.6'
+        ? await deployOriginMarket(client, DEVNET_ADMIN)
+        : await deployAaveMarket(client, DEVNET_ADMIN)
     await seedLiquidity(client, addresses, DEVNET_LIQUIDITY_PROVIDER)
     const plans = planAccounts(options.accounts ?? 0, options.seed ?? 1)
     await seedAccounts(client, addresses, plans)
