@@ -17,7 +17,7 @@ import {
   warp,
 } from '../devnet/startDevnet.js'
 
-function parseAaveVersion(value: string): AaveVersion {
+function _parseAaveVersion(value: string): AaveVersion {
   if (!(AAVE_VERSIONS as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`expected one of ${AAVE_VERSIONS.join(', ')}, got "${value}"`)
   }

@@ -35,6 +35,44 @@ export interface DevnetAddresses {
 const RAY = 10n ** 27n
 const pctToRay = (pct: number): bigint => (BigInt(Math.round(pct * 1e6)) * RAY) / 100_000_000n
 
+/** Deploys the batch reader and reads every reserve's token addresses back from the Pool. */
+export async function readDevnetReserves(
+  client: PublicClient,
+  admin: Address,
+  pool: Address,
+  assets: readonly Address[],
+  aggregators: readonly Address[],
+  reserves: readonly ReserveSpec[],
+): Promise<{ batchReader: Address; reserves: Record<string, DevnetReserve> }> {
+  const batchReaderContract = helperContract('BatchReader')
+  const batchReader = await deployContract(
+    client,
+    admin,
+    batchReaderContract.abi,
+    batchReaderContract.bytecode,
+    [],
+    'BatchReader',
+  )
+  const out: Record<string, DevnetReserve> = {}
+  for (const [i, spec] of reserves.entries()) {
+    const data = await client.readContract({
+      address: pool,
+      abi: poolAbi,
+      functionName: 'getReserveData',
+      args: [assets[i] as Address],
+    })
+    out[spec.symbol] = {
+      asset: assets[i] as Address,
+      aToken: data.aTokenAddress,
+      variableDebtToken: data.variableDebtTokenAddress,
+      stableDebtToken: data.stableDebtTokenAddress,
+      aggregator: aggregators[i] as Address,
+      decimals: spec.decimals,
+    }
+  }
+  return { batchReader, reserves: out }
+}
+
 /** The reserve risk parameters, through a configurator writer (same calls on every version). */
 export async function configureRiskParameters(
   write: (functionName: string, args: readonly unknown[]) => Promise<unknown>,
@@ -238,33 +276,14 @@ export async function deployAaveMarket(
     }
   }
 
-  const batchReaderContract = helperContract('BatchReader')
-  const batchReader = await deployContract(
+  const { batchReader, reserves: reserveAddresses } = await readDevnetReserves(
     client,
     admin,
-    batchReaderContract.abi,
-    batchReaderContract.bytecode,
-    [],
-    'BatchReader',
+    pool,
+    assets,
+    aggregators,
+    reserves,
   )
-
-  const reserveAddresses: Record<string, DevnetReserve> = {}
-  for (const [i, spec] of reserves.entries()) {
-    const data = await client.readContract({
-      address: pool,
-      abi: poolAbi,
-      functionName: 'getReserveData',
-      args: [assets[i] as Address],
-    })
-    reserveAddresses[spec.symbol] = {
-      asset: assets[i] as Address,
-      aToken: data.aTokenAddress,
-      variableDebtToken: data.variableDebtTokenAddress,
-      stableDebtToken: data.stableDebtTokenAddress,
-      aggregator: aggregators[i] as Address,
-      decimals: spec.decimals,
-    }
-  }
   return {
     pool,
     addressesProvider,

@@ -5,16 +5,15 @@
  * eMode membership by collateral/borrowable bitmaps and no eMode price source).
  */
 import { type Address, encodeAbiParameters, getAddress, type PublicClient, zeroAddress } from 'viem'
-import { addressesProviderAbi, poolAbi } from '../../strategies/aave-v3/abi.js'
+import { addressesProviderAbi } from '../../strategies/aave-v3/abi.js'
 import { callWrite, deployContract } from '../chain/rpc.js'
 import { linkBytecode } from './aaveArtifacts.js'
 import {
   configureRiskParameters,
   type DevnetAddresses,
-  type DevnetReserve,
   deployTokensAndFeeds,
+  readDevnetReserves,
 } from './deployAaveMarket.js'
-import { helperContract } from './helperContracts.js'
 import { DEVNET_EMODES, DEVNET_RESERVES, type ReserveSpec } from './marketSpec.js'
 import { buildOrigin, type OriginContractName } from './originArtifacts.js'
 
@@ -164,32 +163,14 @@ export async function deployOriginMarket(
     }
   }
 
-  const batchReaderContract = helperContract('BatchReader')
-  const batchReader = await deployContract(
+  const { batchReader, reserves: reserveAddresses } = await readDevnetReserves(
     client,
     admin,
-    batchReaderContract.abi,
-    batchReaderContract.bytecode,
-    [],
-    'BatchReader',
+    pool,
+    assets,
+    aggregators,
+    reserves,
   )
-  const reserveAddresses: Record<string, DevnetReserve> = {}
-  for (const [i, spec] of reserves.entries()) {
-    const data = await client.readContract({
-      address: pool,
-      abi: poolAbi,
-      functionName: 'getReserveData',
-      args: [assets[i] as Address],
-    })
-    reserveAddresses[spec.symbol] = {
-      asset: assets[i] as Address,
-      aToken: data.aTokenAddress,
-      variableDebtToken: data.variableDebtTokenAddress,
-      stableDebtToken: data.stableDebtTokenAddress,
-      aggregator: aggregators[i] as Address,
-      decimals: spec.decimals,
-    }
-  }
   return {
     pool,
     addressesProvider,
