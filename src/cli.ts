@@ -9,7 +9,7 @@ import { registerBacktestCommands } from './commands/backtest.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { registerRunCommand } from './commands/run.js'
-import { redact, UndertowError, UsageError } from './errors.js'
+import { errorText, redact, UndertowError, UsageError } from './errors.js'
 
 /** Resolves on the first SIGINT or SIGTERM (the one place that listens for them). */
 function waitForSignal(): Promise<void> {
@@ -72,8 +72,7 @@ export function reportError(error: unknown): number {
     process.stderr.write(`undertow: ${error.message}\n`)
     return 1
   }
-  const message = error instanceof Error ? error.message.split('\n')[0] : String(error)
-  process.stderr.write(`undertow: unexpected error: ${redact(message ?? '')}\n`)
+  process.stderr.write(`undertow: unexpected error: ${errorText(error)}\n`)
   return 1
 }
 

@@ -12,7 +12,7 @@ import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
-import { displayUrl, FatalError, UsageError } from './errors.js'
+import { displayUrl, errorText, FatalError, UsageError } from './errors.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
@@ -76,7 +76,7 @@ export async function startDaemon(
         if (engine && watcher) {
           engine
             .catchUp(watcher)
-            .catch((error: unknown) => log.warn({ err: (error as Error).message }, 'catch-up failed'))
+            .catch((error: unknown) => log.warn({ err: errorText(error) }, 'catch-up failed'))
         }
       },
     }).catch((error: unknown) => {
@@ -174,9 +174,7 @@ export async function startDaemon(
   if (config.metricsPort !== undefined) {
     server = await serveMetrics(metrics, config.metricsPort, () => createdEngine.health()).catch(
       (error: unknown) => {
-        throw new FatalError(
-          `cannot serve metrics on port ${config.metricsPort}: ${(error as Error).message}`,
-        )
+        throw new FatalError(`cannot serve metrics on port ${config.metricsPort}: ${errorText(error)}`)
       },
     )
   }

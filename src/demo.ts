@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { type Address, encodeFunctionData, type Hash, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { aggregatorAbi } from '../strategies/aave-v3/abi.js'
-import { sendUnlocked } from './chain/rpc.js'
 import { parseConfig } from './config.js'
 import { type Daemon, startDaemon } from './daemon.js'
 import {
@@ -21,7 +20,6 @@ import {
   reserveOf,
   startDevnet,
 } from './devnet/startDevnet.js'
-import type { ExecutionRecord } from './executor/executor.js'
 import { createLogger, type Logger } from './logger.js'
 
 /** anvil's third default account, used as the demo liquidator (a well-known test key, never a real one). */
@@ -129,6 +127,3 @@ export async function waitUntilSettled(run: DemoRun, timeoutMs = 90_000, quietBl
   }
   return false
 }
-
-export type { ExecutionRecord }
-export { sendUnlocked }

@@ -4,8 +4,10 @@
  * predicted prices. It owns concurrency (p-queue), the opportunity queue, the watchdog, periodic
  * snapshots and graceful draining. It is the error boundary: a failed event is logged and counted.
  */
+
 import PQueue from 'p-queue'
 import type { ChainWatcher } from './collectors/chainWatcher.js'
+import { errorText } from './errors.js'
 import type { Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
@@ -80,7 +82,7 @@ export function createEngine(deps: EngineDeps): Engine {
         })
         .catch((error: unknown) => {
           metrics.eventErrors.inc({ type: 'execute' })
-          log.error({ err: (error as Error).message, account: opportunity.account }, 'execution failed')
+          log.error({ err: errorText(error), account: opportunity.account }, 'execution failed')
         })
     }
     metrics.queueSize.set(queue.size)
@@ -137,7 +139,7 @@ export function createEngine(deps: EngineDeps): Engine {
         .catch((error: unknown) => {
           metrics.eventErrors.inc({ type: 'block' })
           log.error(
-            { err: (error as Error).message, block: header.number },
+            { err: errorText(error), block: header.number },
             'block handling failed; will catch up on the next head',
           )
         })
@@ -170,7 +172,7 @@ export function createEngine(deps: EngineDeps): Engine {
         dispatch(head)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })
-        log.error({ err: (error as Error).message, tx: tx.hash }, 'pending transaction handling failed')
+        log.error({ err: errorText(error), tx: tx.hash }, 'pending transaction handling failed')
       }
     },
     async catchUp(watcher) {

@@ -37,13 +37,18 @@ export function shouldRetry(error: unknown): boolean {
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+(?::[^/\s@]*)?@)/gi
 const HEX_KEY = /\b0x[0-9a-fA-F]{64}\b/g
+/** Signed transactions and calldata: long hex blobs never need to be in a log line. */
+const HEX_BLOB = /\b0x[0-9a-fA-F]{130,}/g
 
 /**
  * Removes URL credentials (user:pass@) and anything shaped like a private key from a string.
  * Hashes share the shape of a key; error messages that need a hash name it by context instead.
  */
 export function redact(text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1***@').replace(HEX_KEY, '0x<redacted>')
+  return text
+    .replace(URL_CREDENTIALS, '$1***@')
+    .replace(HEX_BLOB, '0x<bytes>')
+    .replace(HEX_KEY, '0x<redacted>')
 }
 
 /** Strips the path and query of a URL (where providers put API tokens) for display. */
@@ -55,4 +60,20 @@ export function displayUrl(url: string): string {
   } catch {
     return '<invalid url>'
   }
+}
+
+/**
+ * One line about an error that is safe to log: viem errors give their short message and the node's
+ * detail, never the request URL or body (which can carry an RPC token or a signed transaction).
+ */
+export function errorText(error: unknown): string {
+  const e = error as { shortMessage?: unknown; details?: unknown; message?: unknown }
+  let text: string
+  if (typeof e?.shortMessage === 'string') {
+    text =
+      typeof e.details === 'string' && e.details !== '' ? `${e.shortMessage} ${e.details}` : e.shortMessage
+  } else {
+    text = typeof e?.message === 'string' ? e.message : String(error)
+  }
+  return redact(text.split('\n')[0] ?? '')
 }

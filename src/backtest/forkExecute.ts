@@ -4,11 +4,13 @@
  * aToken, which holds the liquidity), and send the very liquidationCall Undertow planned at the
  * timestamp it planned for. What landed is compared with the mirror's sizing to the last unit.
  */
+
 import { type Address, encodeFunctionData, type PublicClient, parseEventLogs, toHex } from 'viem'
 import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
 import type { MarketState } from '../../strategies/aave-v3/state.js'
 import { httpClient, sendUnlocked, waitForReceipt } from '../chain/rpc.js'
 import { startAnvil } from '../chain/startAnvil.js'
+import { errorText } from '../errors.js'
 import type { Episode, ForkResult } from './replay.js'
 
 const FORK_LIQUIDATOR: Address = '0x000000000000000000000000000000000000f0c5'
@@ -91,7 +93,7 @@ export async function forkExecute(
         timestamp: 0n,
         agreesWithMirror: false,
         profitBase: 0n,
-        reason: (error as Error).message.split('\n')[0] ?? 'failed',
+        reason: errorText(error),
       }
     } finally {
       await anvil.stop()

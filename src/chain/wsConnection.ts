@@ -19,7 +19,7 @@ export interface WsConnection {
 
 export interface WsOptions {
   onRequest?(method: string): void
-  onReconnect?(attempt: number): void
+  onReconnect?(): void
   onDisconnect?(reason: string): void
   minBackoffMs?: number
   maxBackoffMs?: number
@@ -78,16 +78,16 @@ export function createWsConnection(url: string, options: WsOptions = {}): Promis
     const ws = new WebSocket(url)
     socket = ws
     ws.on('open', () => {
-      const wasReconnect = attempt > 0 || firstOpen === undefined
       attempt = 0
       byServerId.clear()
       Promise.all([...subscriptions.keys()].map(resubscribe)).then(
         () => {
+          // The first open resolves createWsConnection; every later one is a reconnect.
           if (firstOpen) {
             firstOpen.resolve()
             firstOpen = undefined
-          } else if (wasReconnect) {
-            options.onReconnect?.(attempt)
+          } else {
+            options.onReconnect?.()
           }
         },
         () => ws.terminate(),

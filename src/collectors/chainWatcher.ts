@@ -4,8 +4,10 @@
  * hashes); without one it polls heads over HTTP. It never decides anything: a reconnect is reported
  * so the engine backfills from its own last processed block, which is what makes gaps impossible.
  */
+
 import type { Address, Hex, PublicClient } from 'viem'
 import type { WsConnection } from '../chain/wsConnection.js'
+import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { BlockHeader, PendingTx } from '../types.js'
 
@@ -93,8 +95,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
           (tx) => {
             if (tx && params.wantsPending(tx.to)) params.onPendingTx(toPendingTx(tx, seenAt))
           },
-          (error: unknown) =>
-            log.debug({ err: (error as Error).message }, 'pending transaction fetch failed'),
+          (error: unknown) => log.debug({ err: errorText(error) }, 'pending transaction fetch failed'),
         )
         return
       }
@@ -108,7 +109,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
       try {
         params.onHead(await latestHead())
       } catch (error) {
-        log.warn({ err: (error as Error).message }, 'head poll failed')
+        log.warn({ err: errorText(error) }, 'head poll failed')
       }
       timer = setTimeout(poll, params.pollIntervalMs ?? 1000)
     }

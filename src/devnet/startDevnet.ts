@@ -14,7 +14,7 @@ import { deployOriginMarket } from './deployOriginMarket.js'
 export type AaveVersion = '3.0' | '3.6'
 export const AAVE_VERSIONS: readonly AaveVersion[] = ['3.0', '3.6']
 
-import { executePlan, planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
+import { planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
 
 /** anvil's first default account: deploys the market and owns the aggregators. */
 export const DEVNET_ADMIN: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
@@ -79,8 +79,6 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     throw error
   }
 }
-
-export { executePlan }
 
 export function devnetInfo(devnet: DevnetInfo): DevnetInfo {
   const { rpcUrl, wsUrl, chainId, addresses, accounts } = devnet

@@ -4,6 +4,7 @@
  * measured, not modelled), price gas, sign, send, track inclusion, replace when stuck, heal nonces.
  * One transaction per account in flight: the same liquidation is never submitted twice.
  */
+
 import {
   type Address,
   encodeFunctionData,
@@ -14,6 +15,7 @@ import {
   toHex,
 } from 'viem'
 import type { WsConnection } from '../chain/wsConnection.js'
+import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { BlockHeader, ExecutionResult, Opportunity, Strategy } from '../types.js'
@@ -218,7 +220,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         sim = await simulate(opp, from)
       } catch (error) {
         metrics.rpcErrors.inc({ stage: 'simulate' })
-        log.warn({ account: opp.account, err: (error as Error).message }, 'simulation failed')
+        log.warn({ account: opp.account, err: errorText(error) }, 'simulation failed')
         return 'refused'
       }
       metrics.stageSeconds.observe({ stage: 'simulate' }, (now() - started) / 1000)
@@ -276,7 +278,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       } catch (error) {
         inFlight.delete(key)
         metrics.rpcErrors.inc({ stage: 'send' })
-        log.warn({ account: opp.account, err: (error as Error).message }, 'send failed; resyncing nonce')
+        log.warn({ account: opp.account, err: errorText(error) }, 'send failed; resyncing nonce')
         await syncNonce()
         return 'refused'
       }
@@ -393,7 +395,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
             )
           } catch (error) {
             metrics.rpcErrors.inc({ stage: 'replace' })
-            log.warn({ err: (error as Error).message }, 'replacement rejected')
+            log.warn({ err: errorText(error) }, 'replacement rejected')
           }
         }
       }

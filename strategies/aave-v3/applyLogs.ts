@@ -15,7 +15,13 @@ import {
   stableDebtTokenAbi,
 } from './abi.js'
 import { normalizedDebt } from './math.js'
-import { type AccountPosition, emptyPosition, type MarketState, type ReserveState } from './state.js'
+import {
+  type AccountPosition,
+  emptyPosition,
+  type MarketState,
+  type ReserveState,
+  reserveById,
+} from './state.js'
 
 export interface ApplyResult {
   touchedAccounts: Set<string>
@@ -182,7 +188,7 @@ function applyStableDebtLog(
     const principal = (a.currentBalance as bigint) - amount
     if (principal === 0n) {
       p.stable.delete(reserveId)
-      const reserve = [...market.reserves.values()].find((r) => r.id === reserveId)
+      const reserve = reserveById(market, reserveId)
       const variable = reserve
         ? rayMul(p.scaledDebt[reserveId] ?? 0n, normalizedDebt(reserve, timestamp))
         : 0n

@@ -7,7 +7,6 @@
 import {
   MAX_UINT256,
   mulDivDown,
-  PERCENTAGE_FACTOR,
   percentDiv,
   percentMul,
   RAY,
@@ -298,5 +297,3 @@ export function liquidationQuotes(
   }
   return quotes.sort((a, b) => (a.bonusBase > b.bonusBase ? -1 : a.bonusBase < b.bonusBase ? 1 : 0))
 }
-
-export { PERCENTAGE_FACTOR }

@@ -54,3 +54,21 @@ describe('WadRayMath / PercentageMath rounding', () => {
     expect(mulDivDown(2n ** 200n, 2n ** 50n, 2n ** 100n)).toBe(2n ** 150n)
   })
 })
+
+describe('errorText', () => {
+  it('keeps a viem error to its short message and detail, never the URL token or the signed transaction', async () => {
+    const { HttpRequestError } = await import('viem')
+    const { errorText } = await import('../../src/errors.js')
+    const signed = `0x02f8${'ab'.repeat(120)}`
+    const error = new HttpRequestError({
+      url: 'https://alice:hunter2@rpc.example/v2/SECRETTOKEN',
+      body: { method: 'eth_sendRawTransaction', params: [signed] },
+      details: 'nonce too low',
+    })
+    const text = errorText(error)
+    expect(text).toContain('nonce too low')
+    expect(text).not.toMatch(/hunter2|SECRETTOKEN|abab/)
+    expect(text.split('\n')).toHaveLength(1)
+    expect(errorText(new Error(`failed with ${signed} at https://bob:pw@host/x`))).not.toMatch(/abab|pw@/)
+  })
+})
