@@ -37,6 +37,7 @@ export function syntheticMarket(accounts: number, seed = 1): MarketState {
       variableBorrowRate: RAY / 20n,
       stableBorrowRate: 0n,
       lastUpdateTimestamp: 1_700_000_000n,
+      liquidationGracePeriodUntil: 0n,
       aToken: addr(0x2000 + id),
       variableDebtToken: addr(0x3000 + id),
       stableDebtToken: addr(0x4000 + id),

@@ -45,10 +45,10 @@ export async function independentPredictions(
       const [collateral, debt, user, requested] = call.args
       const position = market.accounts.get(user.toLowerCase())
       if (!position) throw new Error(`no position for ${user}`)
-      const hf = userAccountData(view, position).healthFactor
+      const account = userAccountData(view, position)
       const c = market.reserves.get(collateral.toLowerCase())
       const d = market.reserves.get(debt.toLowerCase())
-      const quote = c && d ? quoteLiquidation(view, position, hf, c.id, d.id, requested) : undefined
+      const quote = c && d ? quoteLiquidation(view, position, account, c.id, d.id, requested) : undefined
       out.push({
         record,
         predicted: { repaid: quote?.debtToCover ?? -1n, received: quote?.collateralReceived ?? -1n },

@@ -9,6 +9,7 @@ import {
   type Hex,
   maxUint256,
   type PublicClient,
+  parseAbi,
   parseEventLogs,
   toHex,
 } from 'viem'
@@ -21,19 +22,31 @@ import {
   isBorrowing,
   isUsingAsCollateral,
   liquidationQuotes,
-  quoteLiquidation,
+  sizeLiquidation,
   userAccountData,
+  variableDebtBalance,
 } from '../strategies/aave-v3/math.js'
+import { inGracePeriodV3_1 } from '../strategies/aave-v3/rules.js'
 import type { MarketState, ReserveState } from '../strategies/aave-v3/state.js'
+
+const configuratorAbiV3_6 = parseAbi([
+  'function setAssetLtvzeroInEMode(address asset, uint8 categoryId, bool ltvzero)',
+  'function setAssetCollateralInEMode(address asset, uint8 categoryId, bool allowed)',
+  'function setReservePause(address asset, bool paused, uint40 gracePeriod)',
+])
 
 export interface ScenarioStats {
   attempted: number
   succeeded: number
   byKind: Record<string, number>
   liquidations: {
-    predicted: { debt: bigint; collateral: bigint }
-    actual: { debt: bigint; collateral: bigint }
+    predicted: { debt: bigint; collateral: bigint; deficit: bigint }
+    actual: { debt: bigint; collateral: bigint; deficit: bigint }
   }[]
+  /** Liquidations the mirror said the Pool would refuse, by reason; each one did revert. */
+  predictedReverts: Record<string, number>
+  /** Landed liquidations of the kinds the v3.3+ rules single out. */
+  cases: Record<string, number>
 }
 
 export interface Scenario {
@@ -52,7 +65,14 @@ export function createScenario(
   const accounts = devnet.accounts
   const pool = devnet.addresses.pool
   const reserves = Object.entries(devnet.addresses.reserves)
-  const stats: ScenarioStats = { attempted: 0, succeeded: 0, byKind: {}, liquidations: [] }
+  const stats: ScenarioStats = {
+    attempted: 0,
+    succeeded: 0,
+    byKind: {},
+    liquidations: [],
+    predictedReverts: {},
+    cases: {},
+  }
   const initialPrice = new Map<string, number>()
   const approved = new Set<string>()
 
@@ -89,6 +109,57 @@ export function createScenario(
         encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [pool, maxUint256] }),
       )
     }
+  }
+
+  /** v3.6 risk-admin moves: eMode LTV-zero and collateral bitmaps, liquidation grace periods. */
+  function adminOpsV3_6(): [number, string, () => Promise<void>][] {
+    const configurator = devnet.addresses.poolConfigurator
+    const categories = () => [...getMarket().eModes.values()]
+    return [
+      [
+        2,
+        'eModeBitmap',
+        async () => {
+          const category = categories()[Math.floor(random() * categories().length)]
+          const [, r] = pickReserve()
+          if (!category) return
+          const id = reserveState(r.asset).id
+          const inCollateral = (((category.collateralBitmap ?? 0n) >> BigInt(id)) & 1n) === 1n
+          const ltvzero = (((category.ltvzeroBitmap ?? 0n) >> BigInt(id)) & 1n) === 1n
+          const data =
+            inCollateral && random() < 0.8
+              ? encodeFunctionData({
+                  abi: configuratorAbiV3_6,
+                  functionName: 'setAssetLtvzeroInEMode',
+                  args: [r.asset, category.id, !ltvzero],
+                })
+              : encodeFunctionData({
+                  abi: configuratorAbiV3_6,
+                  functionName: 'setAssetCollateralInEMode',
+                  args: [r.asset, category.id, !inCollateral],
+                })
+          await send('eModeBitmap', DEVNET_ADMIN, configurator, data)
+        },
+      ],
+      [
+        1,
+        'gracePeriod',
+        async () => {
+          const [, r] = pickReserve()
+          const seconds = 30 + Math.floor(random() * 600)
+          await send(
+            'gracePeriod',
+            DEVNET_ADMIN,
+            configurator,
+            encodeFunctionData({
+              abi: configuratorAbiV3_6,
+              functionName: 'setReservePause',
+              args: [r.asset, false, seconds],
+            }),
+          )
+        },
+      ],
+    ]
   }
 
   const view = () => createMarketView(getMarket(), getMarket().block.timestamp)
@@ -325,19 +396,43 @@ export function createScenario(
         )
         if (underwater.length === 0) return
         const [key, p] = underwater[Math.floor(random() * underwater.length)] as (typeof underwater)[number]
+        const account = userAccountData(v, p)
+        // Half the time the sizing's own pick (the Pool's maximum or the dust-limited amount);
+        // otherwise any pair the account holds and an arbitrary amount, which the Pool may refuse.
         const quotes = liquidationQuotes(v, p)
-        const best = quotes[Math.floor(random() * quotes.length)]
-        if (!best) return
-        const collateral = reserveState(best.collateralAsset)
-        const debt = reserveState(best.debtAsset)
-        const requested =
-          random() < 0.5
-            ? maxUint256
-            : (best.debtToCover * BigInt(Math.floor(random() * 900 + 50))) / 1000n + 1n
-        const hf = userAccountData(v, p).healthFactor
-        const predicted = quoteLiquidation(v, p, hf, collateral.id, debt.id, requested)
-        if (!predicted) return
-        await fund(liquidator, best.debtAsset, predicted.debtToCover + 1n)
+        const pick = quotes[Math.floor(random() * quotes.length)]
+        let collateral: ReserveState
+        let debt: ReserveState
+        let requested: bigint
+        if (pick && random() < 0.5) {
+          collateral = reserveState(pick.collateralAsset)
+          debt = reserveState(pick.debtAsset)
+          requested = pick.callDebtToCover
+        } else {
+          const held = [...market.reserves.values()]
+          const collaterals = held.filter(
+            (r) => isUsingAsCollateral(p, r.id) && (p.scaledCollateral[r.id] ?? 0n) > 0n,
+          )
+          const debts = held.filter((r) => isBorrowing(p, r.id) && (p.scaledDebt[r.id] ?? 0n) > 0n)
+          if (collaterals.length === 0 || debts.length === 0) return
+          collateral = collaterals[Math.floor(random() * collaterals.length)] as ReserveState
+          debt = debts[Math.floor(random() * debts.length)] as ReserveState
+          const owed = variableDebtBalance(v, p, debt.id)
+          requested =
+            random() < 0.4 ? maxUint256 : (owed * BigInt(Math.floor(random() * 1000 + 1))) / 1000n + 1n
+        }
+        const rules = v.rules
+        const inGrace =
+          rules.gracePeriods && (inGracePeriodV3_1(collateral, next) || inGracePeriodV3_1(debt, next))
+        const sized = inGrace ? undefined : sizeLiquidation(v, p, account, collateral.id, debt.id, requested)
+        const predictedRevert: string | undefined = inGrace ? 'grace' : sized?.leavesDust ? 'dust' : undefined
+        const predicted = sized?.quote
+        if (!predictedRevert && !predicted) return
+        await fund(
+          liquidator,
+          debt.asset,
+          (predicted?.debtToCover ?? variableDebtBalance(v, p, debt.id)) + 1n,
+        )
         const receiveAToken = random() < 0.3
         await client.request({ method: 'evm_setNextBlockTimestamp', params: [toHex(next)] } as never)
         stats.attempted++
@@ -347,25 +442,55 @@ export function createScenario(
           data: encodeFunctionData({
             abi: poolAbi,
             functionName: 'liquidationCall',
-            args: [best.collateralAsset, best.debtAsset, key as Address, requested, receiveAToken],
+            args: [collateral.asset, debt.asset, key as Address, requested, receiveAToken],
           }),
-          gas: 2_000_000n,
+          gas: 3_000_000n,
         })
         const receipt = await waitForReceipt(client, hash)
+        if (predictedRevert) {
+          if (receipt.status === 'success')
+            throw new Error(
+              `liquidation the mirror predicted to revert (${predictedRevert}) succeeded (${key})`,
+            )
+          stats.predictedReverts[predictedRevert] = (stats.predictedReverts[predictedRevert] ?? 0) + 1
+          return
+        }
         if (receipt.status !== 'success')
           throw new Error(`liquidation the mirror predicted reverted (${key})`)
+        if (!predicted) return
         stats.succeeded++
         stats.byKind.liquidation = (stats.byKind.liquidation ?? 0) + 1
         const [event] = parseEventLogs({ abi: poolAbi, eventName: 'LiquidationCall', logs: receipt.logs })
+        const deficit = parseEventLogs({
+          abi: poolAbi,
+          eventName: 'DeficitCreated',
+          logs: receipt.logs,
+        }).find((e) => e.args.debtAsset.toLowerCase() === debt.asset.toLowerCase())
+        const smallFullClose =
+          rules.liquidation === 'v3.3' &&
+          predicted.closeFactorBps === 10_000n &&
+          account.healthFactor > 95n * 10n ** 16n
+        for (const [flag, on] of [
+          ['dustLimited', predicted.dustLimited && requested === pick?.callDebtToCover],
+          ['deficit', predicted.createsDeficit],
+          ['fullCloseBelowThreshold', smallFullClose],
+        ] as const)
+          if (on) stats.cases[flag] = (stats.cases[flag] ?? 0) + 1
         stats.liquidations.push({
-          predicted: { debt: predicted.debtToCover, collateral: predicted.collateralReceived },
+          predicted: {
+            debt: predicted.debtToCover,
+            collateral: predicted.collateralReceived,
+            deficit: predicted.deficit,
+          },
           actual: {
             debt: event?.args.debtToCover ?? -1n,
             collateral: event?.args.liquidatedCollateralAmount ?? -1n,
+            deficit: deficit?.args.amountCreated ?? 0n,
           },
         })
       },
     ],
+    ...(getMarket().poolRevision >= 10n ? adminOpsV3_6() : []),
   ]
   const totalWeight = ops.reduce((sum, [w]) => sum + w, 0)
 

@@ -3,8 +3,10 @@
  * demand or when this process exits. Never a fixed port, never a global install.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { FatalError } from '../errors.js'
 
@@ -63,15 +65,32 @@ export async function freePort(): Promise<number> {
   })
 }
 
-const running = new Set<ChildProcess>()
+const running = new Map<ChildProcess, string>()
 let exitHookInstalled = false
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  // Synchronous last resort: a crashed test or daemon must not leave anvil processes behind.
+  // Synchronous last resort: a crashed test or daemon must not leave anvil processes (or their
+  // state caches) behind.
   process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL')
+    for (const [child, cache] of running) {
+      child.kill('SIGKILL')
+      removeCache(cache)
+    }
   })
+}
+
+/**
+ * anvil writes historical states it cannot keep in memory to its cache path (by default under
+ * ~/.foundry/anvil/tmp, never cleaned: a few MB per block, gigabytes per long test run). Each
+ * instance gets its own directory, removed when it stops.
+ */
+function removeCache(cache: string) {
+  try {
+    rmSync(cache, { recursive: true, force: true })
+  } catch {
+    // Best effort: a leftover temporary directory is not worth failing a shutdown for.
+  }
 }
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilInstance> {
@@ -94,8 +113,11 @@ async function launch(
   chainId: number,
   options: AnvilOptions,
 ): Promise<AnvilInstance> {
+  const cache = mkdtempSync(join(tmpdir(), 'undertow-anvil-'))
   const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId)]
   args.push(
+    '--cache-path',
+    cache,
     '--accounts',
     '10',
     '--balance',
@@ -114,7 +136,7 @@ async function launch(
   if (options.extraArgs) args.push(...options.extraArgs)
 
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
+  running.set(child, cache)
   installExitHook()
 
   await new Promise<void>((resolve, reject) => {
@@ -140,6 +162,7 @@ async function launch(
     child.once('exit', (code) => {
       clearTimeout(timer)
       running.delete(child)
+      removeCache(cache)
       reject(
         new FatalError(`anvil exited with code ${code}: ${output.trim().split('\n').slice(-3).join(' | ')}`),
       )
@@ -157,6 +180,7 @@ async function launch(
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) {
           running.delete(child)
+          removeCache(cache)
           resolve()
           return
         }
@@ -164,6 +188,7 @@ async function launch(
         child.once('exit', () => {
           clearTimeout(killTimer)
           running.delete(child)
+          removeCache(cache)
           resolve()
         })
         child.kill('SIGTERM')

@@ -55,3 +55,41 @@ export function percentDiv(value: bigint, percentage: bigint): bigint {
 export function mulDivDown(a: bigint, b: bigint, c: bigint): bigint {
   return checkU256(a * b, 'mulDiv') / c
 }
+
+// Directed rounding (aave-v3-origin v3.5+: WadRayMath *Floor/*Ceil, PercentageMath, MathUtils).
+// The contracts check the product `a * b` (not `a * b + half`) for overflow in these variants.
+
+const ceilDiv = (n: bigint, d: bigint) => n / d + (n % d === 0n ? 0n : 1n)
+
+export function rayMulFloor(a: bigint, b: bigint): bigint {
+  return checkU256(a * b, 'rayMulFloor') / RAY
+}
+
+export function rayMulCeil(a: bigint, b: bigint): bigint {
+  return ceilDiv(checkU256(a * b, 'rayMulCeil'), RAY)
+}
+
+export function rayDivFloor(a: bigint, b: bigint): bigint {
+  if (b === 0n) throw new MathOverflowError('rayDivFloor by zero')
+  return checkU256(a * RAY, 'rayDivFloor') / b
+}
+
+export function rayDivCeil(a: bigint, b: bigint): bigint {
+  if (b === 0n) throw new MathOverflowError('rayDivCeil by zero')
+  return ceilDiv(checkU256(a * RAY, 'rayDivCeil'), b)
+}
+
+/** MathUtils.mulDivCeil: ceil(a * b / c). */
+export function mulDivCeil(a: bigint, b: bigint, c: bigint): bigint {
+  if (c === 0n) throw new MathOverflowError('mulDivCeil by zero')
+  return ceilDiv(checkU256(a * b, 'mulDivCeil'), c)
+}
+
+export function percentMulFloor(value: bigint, percentage: bigint): bigint {
+  return checkU256(value * percentage, 'percentMulFloor') / PERCENTAGE_FACTOR
+}
+
+export function percentDivCeil(value: bigint, percentage: bigint): bigint {
+  if (percentage === 0n) throw new MathOverflowError('percentDivCeil by zero')
+  return ceilDiv(checkU256(value * PERCENTAGE_FACTOR, 'percentDivCeil'), percentage)
+}

@@ -1,6 +1,7 @@
 /**
  * Typed ABIs (human-readable, checked by viem at compile time) for the parts of Aave v3 that the
- * strategy reads, decodes or calls. Signatures match `@aave/core-v3` 1.19.3 (Aave v3.0.2).
+ * strategy reads, decodes or calls. Signatures match `@aave/core-v3` 1.19.3 (Aave v3.0.2) and, where
+ * marked by the version that added them, aave-v3-origin 3.6.
  */
 import { parseAbi } from 'viem'
 
@@ -16,6 +17,11 @@ export const poolAbi = parseAbi([
   'function getUserConfiguration(address user) view returns (ReserveConfigurationMap)',
   'function getUserEMode(address user) view returns (uint256)',
   'function getEModeCategoryData(uint8 id) view returns (EModeCategory)',
+  'function getEModeCategoryCollateralBitmap(uint8 id) view returns (uint128)',
+  'function getEModeCategoryBorrowableBitmap(uint8 id) view returns (uint128)',
+  'function getEModeCategoryLtvzeroBitmap(uint8 id) view returns (uint128)',
+  'function getLiquidationGracePeriod(address asset) view returns (uint40)',
+  'function getReserveDeficit(address asset) view returns (uint256)',
   'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
   'function getReserveNormalizedIncome(address asset) view returns (uint256)',
   'function getReserveNormalizedVariableDebt(address asset) view returns (uint256)',
@@ -37,6 +43,8 @@ export const poolAbi = parseAbi([
   'event ReserveUsedAsCollateralDisabled(address indexed reserve, address indexed user)',
   'event UserEModeSet(address indexed user, uint8 categoryId)',
   'event SwapBorrowRateMode(address indexed reserve, address indexed user, uint8 interestRateMode)',
+  'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
+  'event DeficitCovered(address indexed reserve, address caller, uint256 amountCovered)',
   'event FlashLoan(address indexed target, address initiator, address indexed asset, uint256 amount, uint8 interestRateMode, uint256 premium, uint16 indexed referralCode)',
 ])
 
@@ -102,6 +110,11 @@ export const poolConfiguratorAbi = parseAbi([
   'event EModeCategoryAdded(uint8 indexed categoryId, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus, address oracle, string label)',
   'event BorrowableInIsolationChanged(address asset, bool borrowable)',
   'event SiloedBorrowingChanged(address indexed asset, bool oldState, bool newState)',
+  'event LiquidationGracePeriodChanged(address indexed asset, uint40 gracePeriodUntil)',
+  'event LiquidationGracePeriodDisabled(address indexed asset)',
+  'event AssetCollateralInEModeChanged(address indexed asset, uint8 categoryId, bool collateral)',
+  'event AssetBorrowableInEModeChanged(address indexed asset, uint8 categoryId, bool borrowable)',
+  'event AssetLtvzeroInEModeChanged(address indexed asset, uint8 categoryId, bool ltvzero)',
   'event ReserveInterestRateStrategyChanged(address indexed asset, address oldStrategy, address newStrategy)',
 ])
 

@@ -5,7 +5,7 @@
  */
 import { type Abi, decodeEventLog } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
-import { rayDiv, rayMul } from '../../src/math/fixedPoint.js'
+import { rayMul } from '../../src/math/fixedPoint.js'
 import {
   aaveOracleAbi,
   aggregatorAbi,
@@ -14,7 +14,8 @@ import {
   scaledTokenAbi,
   stableDebtTokenAbi,
 } from './abi.js'
-import { normalizedDebt } from './math.js'
+import { marketRules, normalizedDebt } from './math.js'
+import type { AaveRules } from './rules.js'
 import {
   type AccountPosition,
   emptyPosition,
@@ -118,36 +119,25 @@ function applyTokenLog(
     applyStableDebtLog(market, reserveId, event.eventName, a, timestamp, result)
     return
   }
+  const rules = marketRules(market)
   const balances = (p: AccountPosition) => (kind === 'aToken' ? p.scaledCollateral : p.scaledDebt)
-  if (event.eventName === 'Mint') {
-    // ScaledBalanceTokenBase._mintScaled: value = amount + balanceIncrease; or, from _burnScaled when
-    // interest exceeds the amount burned, value = balanceIncrease - amount.
-    const p = position(market, a.onBehalfOf as string, result)
+  if (event.eventName === 'Mint' || event.eventName === 'Burn') {
+    // ScaledBalanceTokenBase: Mint's value - balanceIncrease is the change (negative when a burn's
+    // interest exceeds the amount burned); Burn's value + balanceIncrease is the amount removed.
+    const isMint = event.eventName === 'Mint'
+    const p = position(market, (isMint ? a.onBehalfOf : a.from) as string, result)
     const value = a.value as bigint
     const increase = a.balanceIncrease as bigint
     const index = a.index as bigint
-    const list = balances(p)
-    const current = list[reserveId] ?? 0n
-    list[reserveId] =
-      value >= increase
-        ? current + rayDiv(value - increase, index)
-        : current - rayDiv(increase - value, index)
-    // A debt mint means the account now owes this reserve (BorrowLogic sets the bit on borrow).
-    if (kind === 'variableDebt') setBit(p, reserveId * 2, true)
-  } else if (event.eventName === 'Burn') {
-    const p = position(market, a.from as string, result)
-    const value = a.value as bigint
-    const increase = a.balanceIncrease as bigint
-    const index = a.index as bigint
+    const signedAmount = isMint ? value - increase : -(value + increase)
     const list = balances(p)
     const before = list[reserveId] ?? 0n
-    const burned = value + increase
-    list[reserveId] = before - rayDiv(burned, index)
+    const after = rules.scaledAfterEvent(before, signedAmount, index, kind)
+    list[reserveId] = after
     if (kind === 'variableDebt') {
-      // Repay and liquidation clear the borrowing bit when the debt they compute reaches exactly zero
-      // (BorrowLogic.executeRepay, LiquidationLogic), whatever scaled dust rounding leaves behind.
-      const remaining = rayMul(before, index) - burned
-      if (remaining === 0n && (p.stable?.get(reserveId)?.principal ?? 0n) === 0n)
+      // A debt mint means the account now owes this reserve (BorrowLogic sets the bit on borrow).
+      if (signedAmount > 0n) setBit(p, reserveId * 2, true)
+      else if (signedAmount < 0n && borrowingCleared(rules, p, reserveId, before, after, index, signedAmount))
         setBit(p, reserveId * 2, false)
     }
   } else if (event.eventName === 'BalanceTransfer' && kind === 'aToken') {
@@ -157,6 +147,24 @@ function applyTokenLog(
     from.scaledCollateral[reserveId] = (from.scaledCollateral[reserveId] ?? 0n) - scaled
     to.scaledCollateral[reserveId] = (to.scaledCollateral[reserveId] ?? 0n) + scaled
   }
+}
+
+/**
+ * Repay and liquidation clear the borrowing bit when the debt reaches zero: v3.0 when the debt
+ * the Pool computed reaches exactly zero (whatever scaled dust rounding leaves behind) and no
+ * stable debt remains; v3.1+ when the scaled balance reaches zero.
+ */
+function borrowingCleared(
+  rules: AaveRules,
+  p: AccountPosition,
+  reserveId: number,
+  before: bigint,
+  after: bigint,
+  index: bigint,
+  signedAmount: bigint,
+): boolean {
+  if (rules.borrowingClearedWhen === 'scaled-zero') return after === 0n
+  return rayMul(before, index) + signedAmount === 0n && (p.stable?.get(reserveId)?.principal ?? 0n) === 0n
 }
 
 function applyStableDebtLog(
@@ -246,19 +254,49 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
   if (!event) return
   const a = event.args
   if (event.eventName === 'EModeCategoryAdded') {
+    // Emitted for a new category and for every update of an existing one (v3.2+ keeps its bitmaps).
     const id = Number(a.categoryId)
+    const source = (a.oracle as string).toLowerCase() as `0x${string}`
+    const previous = market.eModes.get(id)
     market.eModes.set(id, {
+      ...previous,
       id,
       ltv: Number(a.ltv),
       liquidationThreshold: Number(a.liquidationThreshold),
       liquidationBonus: Number(a.liquidationBonus),
-      priceSource: (a.oracle as string).toLowerCase() as `0x${string}`,
+      priceSource: source,
       label: a.label as string,
     })
-    // A new source may have no price in the mirror yet.
-    if (!market.prices.has((a.oracle as string).toLowerCase()))
+    // A new v3.0 price source may have no price in the mirror yet.
+    if (source !== ZERO_ADDRESS && !market.prices.has(source))
       result.reloadNeeded.push(`eMode ${id} price source`)
-    for (const [key, p] of market.accounts) if (p.eMode === id) result.touchedAccounts.add(key)
+    touchEModeMembers(market, id, result)
+    return
+  }
+  if (
+    event.eventName === 'AssetCollateralInEModeChanged' ||
+    event.eventName === 'AssetBorrowableInEModeChanged' ||
+    event.eventName === 'AssetLtvzeroInEModeChanged'
+  ) {
+    // v3.2+ (LTV-zero: v3.6): one reserve's bit in one category's bitmap.
+    const reserve = reserveByAsset(market, a.asset)
+    const id = Number(a.categoryId)
+    const category = market.eModes.get(id)
+    if (!reserve || !category) {
+      result.reloadNeeded.push(`${event.eventName} for an unknown reserve or category ${id}`)
+      return
+    }
+    const field =
+      event.eventName === 'AssetCollateralInEModeChanged'
+        ? 'collateralBitmap'
+        : event.eventName === 'AssetBorrowableInEModeChanged'
+          ? 'borrowableBitmap'
+          : 'ltvzeroBitmap'
+    const on = (a.collateral ?? a.borrowable ?? a.ltvzero) as boolean
+    const bit = 1n << BigInt(reserve.id)
+    const bitmap = category[field] ?? 0n
+    category[field] = on ? bitmap | bit : bitmap & ~bit
+    touchEModeMembers(market, id, result)
     return
   }
   if (event.eventName === 'ReserveInitialized' || event.eventName === 'ReserveDropped') {
@@ -300,6 +338,12 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
     case 'EModeAssetCategoryChanged':
       reserve.eModeCategory = Number(a.newCategoryId)
       break
+    case 'LiquidationGracePeriodChanged':
+      reserve.liquidationGracePeriodUntil = BigInt(a.gracePeriodUntil as number | bigint)
+      break
+    case 'LiquidationGracePeriodDisabled':
+      reserve.liquidationGracePeriodUntil = 0n
+      break
     case 'BorrowableInIsolationChanged':
       reserve.borrowableInIsolation = a.borrowable as boolean
       break
@@ -307,6 +351,12 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
       return
   }
   result.touchedReserves.add(reserve.id)
+}
+
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
+
+function touchEModeMembers(market: MarketState, id: number, result: ApplyResult) {
+  for (const [key, p] of market.accounts) if (p.eMode === id) result.touchedAccounts.add(key)
 }
 
 function applyOracleLog(market: MarketState, address: string, log: ChainLog, result: ApplyResult) {

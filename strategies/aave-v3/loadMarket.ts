@@ -6,13 +6,15 @@ import { type Address, getAddress, type PublicClient, parseAbi, zeroAddress } fr
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
 import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
-import { rulesForRevision } from './rules.js'
+import { describeKnownRevisions, rulesForRevision } from './rules.js'
 import {
   decodeReserveConfiguration,
   type EModeCategory,
   type MarketState,
   type ReserveState,
 } from './state.js'
+
+const PER_RESERVE = 5
 
 const chainlinkProxyAbi = parseAbi(['function aggregator() view returns (address)'])
 
@@ -53,9 +55,28 @@ export async function loadMarket(
     client.readContract({ address: pool, abi: poolAbi, functionName: 'getReservesList', ...at }),
     client.getBlock({ blockNumber: params.blockNumber }),
   ])
-  if (!rulesForRevision(revision)) {
+  const rules = rulesForRevision(revision)
+  if (!rules) {
     throw new FatalError(
-      `Aave Pool revision ${revision} at ${pool} is not supported (known: v3.0.x, revisions 1-2)`,
+      `Aave Pool revision ${revision} at ${pool} is not supported (known: ${describeKnownRevisions()})`,
+    )
+  }
+  // The revision number alone could be a fork's; the interface must answer as that version's does.
+  const answersBitmaps = await client
+    .readContract({
+      address: pool,
+      abi: poolAbi,
+      functionName: 'getEModeCategoryCollateralBitmap',
+      args: [0],
+      ...at,
+    })
+    .then(
+      () => true,
+      () => false,
+    )
+  if (answersBitmaps !== rules.eModeBitmaps) {
+    throw new FatalError(
+      `Aave Pool at ${pool} reports revision ${revision} (v${rules.version}) but ${answersBitmaps ? 'answers' : 'does not answer'} getEModeCategoryCollateralBitmap: not a Pool this version's rules describe`,
     )
   }
   const opts = { multicallAddress: params.multicallAddress, blockNumber: params.blockNumber }
@@ -66,6 +87,9 @@ export async function loadMarket(
       { address: asset, abi: erc20Abi, functionName: 'symbol' },
       { address: oracle, abi: aaveOracleAbi, functionName: 'getSourceOfAsset', args: [asset] },
       { address: oracle, abi: aaveOracleAbi, functionName: 'getAssetPrice', args: [asset] },
+      rules.gracePeriods
+        ? { address: pool, abi: poolAbi, functionName: 'getLiquidationGracePeriod', args: [asset] }
+        : { address: pool, abi: poolAbi, functionName: 'POOL_REVISION' },
     ]),
     opts,
   )
@@ -74,11 +98,14 @@ export async function loadMarket(
   const prices = new Map<string, bigint>()
   const sources = new Map<string, string[]>()
   reservesList.forEach((asset, i) => {
-    const data = perReserve[i * 4] as RawReserveData | Error
+    const data = perReserve[i * PER_RESERVE] as RawReserveData | Error
     if (data instanceof Error) throw new FatalError(`cannot read reserve ${asset}`, { cause: data })
-    const symbol = perReserve[i * 4 + 1]
-    const source = perReserve[i * 4 + 2]
-    const price = perReserve[i * 4 + 3]
+    const symbol = perReserve[i * PER_RESERVE + 1]
+    const source = perReserve[i * PER_RESERVE + 2]
+    const price = perReserve[i * PER_RESERVE + 3]
+    const grace = perReserve[i * PER_RESERVE + 4]
+    if (rules.gracePeriods && typeof grace !== 'number' && typeof grace !== 'bigint')
+      throw new FatalError(`cannot read the liquidation grace period of ${asset}`)
     const cfg = decodeReserveConfiguration(data.configuration.data)
     const key = asset.toLowerCase()
     reserves.set(key, {
@@ -105,6 +132,7 @@ export async function loadMarket(
       variableBorrowRate: data.currentVariableBorrowRate,
       stableBorrowRate: data.currentStableBorrowRate,
       lastUpdateTimestamp: BigInt(data.lastUpdateTimestamp),
+      liquidationGracePeriodUntil: rules.gracePeriods ? BigInt(grace as number | bigint) : 0n,
       aToken: data.aTokenAddress,
       variableDebtToken: data.variableDebtTokenAddress,
       stableDebtToken: data.stableDebtTokenAddress,
@@ -115,11 +143,13 @@ export async function loadMarket(
       asset: key,
       kind: 'variableDebt',
     })
-    tokens.set(data.stableDebtTokenAddress.toLowerCase(), {
-      reserveId: data.id,
-      asset: key,
-      kind: 'stableDebt',
-    })
+    // v3.2+ has no stable debt token (the field reads zero).
+    if (data.stableDebtTokenAddress !== zeroAddress)
+      tokens.set(data.stableDebtTokenAddress.toLowerCase(), {
+        reserveId: data.id,
+        asset: key,
+        kind: 'stableDebt',
+      })
     if (typeof price === 'bigint') prices.set(key, price)
     if (typeof source === 'string' && source !== zeroAddress) {
       const list = sources.get(source.toLowerCase()) ?? []
@@ -180,6 +210,32 @@ export async function loadMarket(
       label: c.label,
     })
   })
+  if (rules.eModeBitmaps) {
+    // v3.2+: membership is per category, as reserve-id bitmaps.
+    const ids = [...eModes.keys()]
+    const bitmaps = await readMany(
+      client,
+      ids.flatMap((id) =>
+        (
+          [
+            'getEModeCategoryCollateralBitmap',
+            'getEModeCategoryBorrowableBitmap',
+            'getEModeCategoryLtvzeroBitmap',
+          ] as const
+        ).map((functionName) => ({ address: pool, abi: poolAbi, functionName, args: [id] })),
+      ),
+      opts,
+    )
+    ids.forEach((id, i) => {
+      const [collateral, borrowable, ltvzero] = bitmaps.slice(i * 3, i * 3 + 3)
+      if (typeof collateral !== 'bigint' || typeof borrowable !== 'bigint' || typeof ltvzero !== 'bigint')
+        throw new FatalError(`cannot read the bitmaps of eMode category ${id}`)
+      const category = eModes.get(id) as EModeCategory
+      category.collateralBitmap = collateral
+      category.borrowableBitmap = borrowable
+      category.ltvzeroBitmap = ltvzero
+    })
+  }
   for (const category of eModes.values()) {
     if (category.priceSource === zeroAddress || prices.has(category.priceSource)) continue
     prices.set(

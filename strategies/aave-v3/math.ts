@@ -1,36 +1,34 @@
 /**
- * Aave v3.0.2's risk math, exact: interest accrual (MathUtils), reserve normalization (ReserveLogic),
- * account data (GenericLogic.calculateUserAccountData) and liquidation sizing (LiquidationLogic).
- * Pure functions of a MarketView (reserves, prices and eMode categories frozen at one timestamp) and
- * an account's position. Version-specific rules come from `rules.ts`.
+ * Aave v3's risk math, exact for every supported version: interest accrual (MathUtils), reserve
+ * normalization (ReserveLogic), account data (GenericLogic.calculateUserAccountData) and liquidation
+ * sizing (LiquidationLogic). Pure functions of a MarketView (reserves, prices and eMode categories
+ * frozen at one timestamp, with the version's rules) and an account's position. Where versions
+ * differ, the rule lives in `rules.ts`.
  */
 import {
   MAX_UINT256,
+  mulDivCeil,
   mulDivDown,
   percentDiv,
+  percentDivCeil,
   percentMul,
   RAY,
   rayMul,
   SECONDS_PER_YEAR,
   wadDiv,
 } from '../../src/math/fixedPoint.js'
-import { type AaveRules, RULES_V3_0 } from './rules.js'
+import {
+  type AaveRules,
+  inGracePeriodV3_1,
+  leavesDustV3_3,
+  maxLiquidatableDebtV3_3,
+  RULES_V3_0,
+  rulesForRevision,
+} from './rules.js'
 import type { AccountPosition, EModeCategory, MarketState, ReserveState } from './state.js'
 
 export function linearInterest(rate: bigint, lastUpdateTimestamp: bigint, now: bigint): bigint {
   return RAY + (rate * (now - lastUpdateTimestamp)) / SECONDS_PER_YEAR
-}
-
-export function compoundedInterest(rate: bigint, lastUpdateTimestamp: bigint, now: bigint): bigint {
-  const exp = now - lastUpdateTimestamp
-  if (exp <= 0n) return RAY
-  const expMinusOne = exp - 1n
-  const expMinusTwo = exp > 2n ? exp - 2n : 0n
-  const basePowerTwo = rayMul(rate, rate) / (SECONDS_PER_YEAR * SECONDS_PER_YEAR)
-  const basePowerThree = rayMul(basePowerTwo, rate) / SECONDS_PER_YEAR
-  const secondTerm = (exp * expMinusOne * basePowerTwo) / 2n
-  const thirdTerm = (exp * expMinusOne * expMinusTwo * basePowerThree) / 6n
-  return RAY + (rate * exp) / SECONDS_PER_YEAR + secondTerm + thirdTerm
 }
 
 export function normalizedIncome(reserve: ReserveState, now: bigint): bigint {
@@ -41,12 +39,26 @@ export function normalizedIncome(reserve: ReserveState, now: bigint): bigint {
   )
 }
 
-export function normalizedDebt(reserve: ReserveState, now: bigint): bigint {
+export function normalizedDebt(reserve: ReserveState, now: bigint, rules: AaveRules = RULES_V3_0): bigint {
   if (reserve.lastUpdateTimestamp === now) return reserve.variableBorrowIndex
   return rayMul(
-    compoundedInterest(reserve.variableBorrowRate, reserve.lastUpdateTimestamp, now),
+    rules.compoundedInterest(reserve.variableBorrowRate, reserve.lastUpdateTimestamp, now),
     reserve.variableBorrowIndex,
   )
+}
+
+/** An eMode category as the math reads it: numbers as bigint, membership as reserve-id bitmaps. */
+export interface ViewEMode {
+  id: number
+  ltv: bigint
+  liquidationThreshold: bigint
+  liquidationBonus: bigint
+  /** v3.0 only: the category's price source price, 0 when it has none. */
+  sourcePrice: bigint
+  /** Reserve ids treated as the category's collateral (v3.0: the reserves in the category). */
+  collateralBitmap: bigint
+  /** v3.6: reserve ids whose LTV is zero in the category. */
+  ltvzeroBitmap: bigint
 }
 
 /** Everything per reserve that an evaluation at one timestamp needs, computed once for all accounts. */
@@ -60,14 +72,21 @@ export interface MarketView {
   unit: bigint[]
   /** AaveOracle price of each reserve's asset, base currency units. */
   price: bigint[]
-  eModes: Map<number, EModeCategory & { sourcePrice: bigint }>
+  eModes: Map<number, ViewEMode>
   rules: AaveRules
+}
+
+/** The rules for the market's Pool revision; throws on a revision the mirror does not know. */
+export function marketRules(market: MarketState): AaveRules {
+  const rules = rulesForRevision(market.poolRevision)
+  if (!rules) throw new Error(`Aave Pool revision ${market.poolRevision} is not supported`)
+  return rules
 }
 
 export function createMarketView(
   market: MarketState,
   timestamp: bigint,
-  rules: AaveRules = RULES_V3_0,
+  rules: AaveRules = marketRules(market),
 ): MarketView {
   const reserves: (ReserveState | undefined)[] = []
   const income: bigint[] = []
@@ -78,18 +97,39 @@ export function createMarketView(
     unit[reserve.id] = 10n ** BigInt(reserve.decimals)
     reserves[reserve.id] = reserve
     income[reserve.id] = normalizedIncome(reserve, timestamp)
-    debtIndex[reserve.id] = normalizedDebt(reserve, timestamp)
+    debtIndex[reserve.id] = normalizedDebt(reserve, timestamp, rules)
     price[reserve.id] = market.prices.get(reserve.asset.toLowerCase()) ?? 0n
   }
-  const eModes = new Map<number, EModeCategory & { sourcePrice: bigint }>()
-  for (const [id, category] of market.eModes) {
-    const sourcePrice = category.priceSource === ZERO ? 0n : (market.prices.get(category.priceSource) ?? 0n)
-    eModes.set(id, { ...category, sourcePrice })
-  }
+  const eModes = new Map<number, ViewEMode>()
+  for (const [id, category] of market.eModes) eModes.set(id, viewEMode(market, category, rules))
   return { timestamp, reserves, income, debtIndex, unit, price, eModes, rules }
 }
 
+function viewEMode(market: MarketState, category: EModeCategory, rules: AaveRules): ViewEMode {
+  let collateralBitmap = category.collateralBitmap ?? 0n
+  let sourcePrice = 0n
+  if (!rules.eModeBitmaps) {
+    // v3.0: a reserve belongs to one category (its configuration's eModeCategory), and the
+    // category may price all its members with one source.
+    collateralBitmap = 0n
+    for (const reserve of market.reserves.values())
+      if (reserve.eModeCategory === category.id) collateralBitmap |= 1n << BigInt(reserve.id)
+    if (category.priceSource !== ZERO) sourcePrice = market.prices.get(category.priceSource) ?? 0n
+  }
+  return {
+    id: category.id,
+    ltv: BigInt(category.ltv),
+    liquidationThreshold: BigInt(category.liquidationThreshold),
+    liquidationBonus: BigInt(category.liquidationBonus),
+    sourcePrice,
+    collateralBitmap,
+    ltvzeroBitmap: rules.eModeBitmaps ? (category.ltvzeroBitmap ?? 0n) : 0n,
+  }
+}
+
 const ZERO = '0x0000000000000000000000000000000000000000'
+
+const inBitmap = (bitmap: bigint, id: number) => ((bitmap >> BigInt(id)) & 1n) === 1n
 
 export interface AccountData {
   totalCollateralBase: bigint
@@ -113,40 +153,41 @@ export const isBorrowing = (p: AccountPosition, id: number) => ((p.config >> Big
 export const isUsingAsCollateral = (p: AccountPosition, id: number) =>
   ((p.config >> BigInt(id * 2 + 1)) & 1n) === 1n
 
-/** Stable debt balance: principal compounded at the user's own rate since the user's timestamp. */
+/** v3.0 stable debt: principal compounded at the user's own rate since the user's timestamp. */
 export function stableDebtBalance(position: AccountPosition, id: number, now: bigint): bigint {
   const stable = position.stable?.get(id)
   if (!stable || stable.principal === 0n) return 0n
-  return rayMul(stable.principal, compoundedInterest(stable.rate, stable.timestamp, now))
+  return rayMul(stable.principal, RULES_V3_0.compoundedInterest(stable.rate, stable.timestamp, now))
 }
 
 export function variableDebtBalance(view: MarketView, position: AccountPosition, id: number): bigint {
   const scaled = position.scaledDebt[id] ?? 0n
-  return scaled === 0n ? 0n : rayMul(scaled, view.debtIndex[id] ?? RAY)
+  return scaled === 0n ? 0n : view.rules.rounding.debt(scaled, view.debtIndex[id] ?? RAY)
 }
 
 export function collateralBalance(view: MarketView, position: AccountPosition, id: number): bigint {
-  return rayMul(position.scaledCollateral[id] ?? 0n, view.income[id] ?? RAY)
+  const scaled = position.scaledCollateral[id] ?? 0n
+  return scaled === 0n ? 0n : view.rules.rounding.collateral(scaled, view.income[id] ?? RAY)
 }
 
-/** The price GenericLogic uses for a reserve: the user's eMode source price for reserves in the category. */
-function accountPrice(
-  view: MarketView,
-  reserve: ReserveState,
-  eMode: (EModeCategory & { sourcePrice: bigint }) | undefined,
-): bigint {
-  if (eMode && eMode.sourcePrice !== 0n && reserve.eModeCategory === eMode.id) return eMode.sourcePrice
-  return view.price[reserve.id] ?? 0n
+/** The reserve's debt the Pool liquidates: variable plus (v3.0) stable. */
+export function reserveDebtBalance(view: MarketView, position: AccountPosition, id: number): bigint {
+  const variable = variableDebtBalance(view, position, id)
+  return view.rules.stableDebt ? variable + stableDebtBalance(position, id, view.timestamp) : variable
 }
 
-/** GenericLogic.calculateUserAccountData plus Pool.getUserAccountData's available borrows. */
+/** Pool.getUserAccountData: GenericLogic.calculateUserAccountData plus available borrows. */
 export function userAccountData(view: MarketView, position: AccountPosition): AccountData {
   if (position.config === 0n) return EMPTY_ACCOUNT
+  const rules = view.rules
+  const rounding = rules.rounding
   const eMode = position.eMode !== 0 ? view.eModes.get(position.eMode) : undefined
+  // v3.0: the category's price source prices every member reserve, collateral and debt alike.
+  const sourcePrice = eMode?.sourcePrice ?? 0n
   let totalCollateral = 0n
   let totalDebt = 0n
-  let avgLtv = 0n
-  let avgLt = 0n
+  let weightedLtv = 0n
+  let weightedLt = 0n
   // Walk the configuration two bits at a time (borrowing, collateral) and stop at its highest bit.
   let config = position.config
   for (let id = 0; config !== 0n; id++, config >>= 2n) {
@@ -155,32 +196,47 @@ export function userAccountData(view: MarketView, position: AccountPosition): Ac
     const reserve = view.reserves[id]
     if (!reserve) continue
     const unit = view.unit[id] as bigint
-    const price = accountPrice(view, reserve, eMode)
-    if (reserve.liquidationThreshold !== 0n && bits >= 2n) {
+    const inCategory = eMode !== undefined && inBitmap(eMode.collateralBitmap, id)
+    const price = sourcePrice !== 0n && inCategory ? sourcePrice : (view.price[id] as bigint)
+    if (bits >= 2n && (reserve.liquidationThreshold !== 0n || !rules.collateralNeedsThreshold)) {
       const value = (collateralBalance(view, position, id) * price) / unit
       totalCollateral += value
-      const inCategory = eMode !== undefined && reserve.eModeCategory === eMode.id
-      if (reserve.ltv !== 0n) avgLtv += value * (inCategory ? BigInt(eMode.ltv) : reserve.ltv)
-      avgLt += value * (inCategory ? BigInt(eMode.liquidationThreshold) : reserve.liquidationThreshold)
+      weightedLtv += value * reserveLtv(rules, reserve, eMode, inCategory, id)
+      weightedLt += value * (inCategory ? eMode.liquidationThreshold : reserve.liquidationThreshold)
     }
-    if ((bits & 1n) === 1n) {
-      const debt = variableDebtBalance(view, position, id) + stableDebtBalance(position, id, view.timestamp)
-      totalDebt += (price * debt) / unit
-    }
+    if ((bits & 1n) === 1n)
+      totalDebt += rounding.debtValue(reserveDebtBalance(view, position, id), price, unit)
   }
-  avgLtv = totalCollateral !== 0n ? avgLtv / totalCollateral : 0n
-  avgLt = totalCollateral !== 0n ? avgLt / totalCollateral : 0n
-  const healthFactor = totalDebt === 0n ? MAX_UINT256 : wadDiv(percentMul(totalCollateral, avgLt), totalDebt)
-  let availableBorrows = percentMul(totalCollateral, avgLtv)
-  availableBorrows = availableBorrows < totalDebt ? 0n : availableBorrows - totalDebt
+  const avgLtv = totalCollateral !== 0n ? weightedLtv / totalCollateral : 0n
+  const avgLt = totalCollateral !== 0n ? weightedLt / totalCollateral : 0n
+  const healthFactor =
+    totalDebt === 0n ? MAX_UINT256 : rounding.healthFactor(totalCollateral, weightedLt, totalDebt)
+  const power = rounding.borrowingPower(totalCollateral, avgLtv)
   return {
     totalCollateralBase: totalCollateral,
     totalDebtBase: totalDebt,
-    availableBorrowsBase: availableBorrows,
+    availableBorrowsBase: power <= totalDebt ? 0n : power - totalDebt,
     currentLiquidationThreshold: avgLt,
     ltv: avgLtv,
     healthFactor,
   }
+}
+
+/**
+ * The LTV a collateral counts with. v3.0: the category's LTV for its members, but a reserve LTV of 0
+ * stays 0. v3.2+ (ValidationLogic.getUserReserveLtv): the category's LTV for its collateral
+ * bitmap, 0 where its LTV-zero bitmap is set, whatever the reserve's own LTV.
+ */
+function reserveLtv(
+  rules: AaveRules,
+  reserve: ReserveState,
+  eMode: ViewEMode | undefined,
+  inCategory: boolean,
+  id: number,
+): bigint {
+  if (!inCategory || !eMode) return reserve.ltv
+  if (rules.eModeBitmaps) return inBitmap(eMode.ltvzeroBitmap, id) ? 0n : eMode.ltv
+  return reserve.ltv === 0n ? 0n : eMode.ltv
 }
 
 export interface LiquidationQuote {
@@ -188,6 +244,11 @@ export interface LiquidationQuote {
   debtAsset: `0x${string}`
   /** Debt the liquidator repays, in debt asset units (what LiquidationCall reports as debtToCover). */
   debtToCover: bigint
+  /**
+   * The `debtToCover` argument to send: the exact amount, or type(uint256).max where the Pool's own
+   * maximum is wanted (v3.3: the only way to take all collateral without a dust revert).
+   */
+  callDebtToCover: bigint
   /** Collateral the liquidator receives, fee excluded (LiquidationCall's liquidatedCollateralAmount). */
   collateralReceived: bigint
   protocolFee: bigint
@@ -195,75 +256,109 @@ export interface LiquidationQuote {
   bonusBase: bigint
   debtValueBase: bigint
   collateralValueBase: bigint
+  /** v3.0 close factor in bps; v3.3: 10000 when the whole reserve debt may be taken, else 5000. */
   closeFactorBps: bigint
+  /**
+   * v3.3: the call takes the account's last collateral, so the rest of this reserve's debt is
+   * burned as deficit (`deficit`, the DeficitCreated amount) and so are its other debts.
+   */
+  createsDeficit: boolean
+  deficit: bigint
+  /** v3.3: the amount was reduced below the maximum so that the call leaves no dust. */
+  dustLimited: boolean
 }
 
+/** What a liquidation quote needs from the account's data. */
+export type AccountTotals = Pick<AccountData, 'healthFactor' | 'totalCollateralBase' | 'totalDebtBase'>
+
 /**
- * LiquidationLogic.executeLiquidationCall's sizing for one (collateral, debt) pair when the caller
- * asks for the maximum (debtToCover = type(uint256).max), or for `requestedDebt` if given.
+ * LiquidationLogic.executeLiquidationCall's outcome for one (collateral, debt) pair when called with
+ * `requestedDebt` (type(uint256).max = the Pool's maximum); undefined where the Pool would revert or
+ * the call would move nothing.
  */
 export function quoteLiquidation(
   view: MarketView,
   position: AccountPosition,
-  healthFactor: bigint,
+  account: AccountTotals,
   collateralId: number,
   debtId: number,
   requestedDebt: bigint = MAX_UINT256,
 ): LiquidationQuote | undefined {
-  const collateral = view.reserves[collateralId]
-  const debtReserve = view.reserves[debtId]
-  if (!collateral || !debtReserve) return undefined
-  if (!view.rules.canLiquidate(collateral, debtReserve, healthFactor)) return undefined
-  if (collateral.liquidationThreshold === 0n || !isUsingAsCollateral(position, collateralId)) return undefined
-  const userTotalDebt =
-    variableDebtBalance(view, position, debtId) + stableDebtBalance(position, debtId, view.timestamp)
-  if (userTotalDebt === 0n) return undefined
-  const closeFactorBps = view.rules.closeFactorBps(healthFactor)
-  const maxDebt = percentMul(userTotalDebt, closeFactorBps)
-  const debtToLiquidate = requestedDebt > maxDebt ? maxDebt : requestedDebt
+  const sized = sizeLiquidation(view, position, account, collateralId, debtId, requestedDebt)
+  return sized && !sized.leavesDust ? sized.quote : undefined
+}
 
-  // _getConfigurationData: eMode bonus for collateral in the category; eMode price source for the
-  // collateral in the category, and for the debt whenever the category has a source (v3.0.2).
+function pairPrices(view: MarketView, position: AccountPosition, collateralId: number, debtId: number) {
   const eMode = position.eMode !== 0 ? view.eModes.get(position.eMode) : undefined
-  let bonus = collateral.liquidationBonus
+  const collateralInCategory = eMode !== undefined && inBitmap(eMode.collateralBitmap, collateralId)
+  const collateral = view.reserves[collateralId] as ReserveState
+  const bonus = collateralInCategory ? eMode.liquidationBonus : collateral.liquidationBonus
   let collateralPrice = view.price[collateralId] ?? 0n
   let debtPrice = view.price[debtId] ?? 0n
-  if (eMode) {
-    if (collateral.eModeCategory === eMode.id) {
-      bonus = BigInt(eMode.liquidationBonus)
-      if (eMode.sourcePrice !== 0n) collateralPrice = eMode.sourcePrice
-    }
-    if (eMode.sourcePrice !== 0n) debtPrice = eMode.sourcePrice
+  // v3.0 _getConfigurationData: the category's price source for the collateral in the category,
+  // and for the debt whenever the category has a source.
+  if (eMode && eMode.sourcePrice !== 0n) {
+    if (collateralInCategory) collateralPrice = eMode.sourcePrice
+    debtPrice = eMode.sourcePrice
   }
-  if (collateralPrice === 0n || debtPrice === 0n) return undefined
+  return { bonus, collateralPrice, debtPrice }
+}
 
-  const userCollateral = collateralBalance(view, position, collateralId)
-  const collateralUnit = 10n ** BigInt(collateral.decimals)
-  const debtUnit = 10n ** BigInt(debtReserve.decimals)
-  const baseCollateral = (debtPrice * debtToLiquidate * collateralUnit) / (collateralPrice * debtUnit)
+/** _calculateAvailableCollateralToLiquidate: collateral for `debt`, capped at the balance. */
+function availableCollateral(
+  view: MarketView,
+  collateral: ReserveState,
+  debt: bigint,
+  balance: bigint,
+  prices: { bonus: bigint; collateralPrice: bigint; debtPrice: bigint },
+  collateralUnit: bigint,
+  debtUnit: bigint,
+) {
+  const { bonus, collateralPrice, debtPrice } = prices
+  const baseCollateral = (debtPrice * debt * collateralUnit) / (collateralPrice * debtUnit)
   const maxCollateral = percentMul(baseCollateral, bonus)
   let collateralAmount: bigint
   let debtNeeded: bigint
-  if (maxCollateral > userCollateral) {
-    collateralAmount = userCollateral
-    debtNeeded = percentDiv(
-      (collateralPrice * collateralAmount * debtUnit) / (debtPrice * collateralUnit),
-      bonus,
-    )
+  if (maxCollateral > balance) {
+    collateralAmount = balance
+    const value = (collateralPrice * collateralAmount * debtUnit) / (debtPrice * collateralUnit)
+    // v3.5 rounds the debt for the whole balance up; v3.0 half-up.
+    debtNeeded = view.rules.liquidation === 'v3.3' ? percentDivCeil(value, bonus) : percentDiv(value, bonus)
   } else {
     collateralAmount = maxCollateral
-    debtNeeded = debtToLiquidate
+    debtNeeded = debt
   }
   let protocolFee = 0n
   if (collateral.liquidationProtocolFee !== 0n) {
     const bonusCollateral = collateralAmount - percentDiv(collateralAmount, bonus)
     protocolFee = percentMul(bonusCollateral, collateral.liquidationProtocolFee)
   }
-  const collateralReceived = collateralAmount - protocolFee
+  return { collateralAmount, debtNeeded, protocolFee, capped: maxCollateral > balance }
+}
+
+function finishQuote(
+  view: MarketView,
+  collateral: ReserveState,
+  debtReserve: ReserveState,
+  amounts: { collateralReceived: bigint; debtNeeded: bigint; protocolFee: bigint },
+  extra: Pick<
+    LiquidationQuote,
+    'callDebtToCover' | 'closeFactorBps' | 'createsDeficit' | 'deficit' | 'dustLimited'
+  >,
+): LiquidationQuote | undefined {
+  const { collateralReceived, debtNeeded, protocolFee } = amounts
   if (debtNeeded === 0n || collateralReceived === 0n) return undefined
   // Value at each asset's own oracle price: that is what the received tokens are worth.
-  const collateralValueBase = mulDivDown(collateralReceived, view.price[collateralId] ?? 0n, collateralUnit)
-  const debtValueBase = mulDivDown(debtNeeded, view.price[debtId] ?? 0n, debtUnit)
+  const collateralValueBase = mulDivDown(
+    collateralReceived,
+    view.price[collateral.id] ?? 0n,
+    view.unit[collateral.id] as bigint,
+  )
+  const debtValueBase = mulDivDown(
+    debtNeeded,
+    view.price[debtReserve.id] ?? 0n,
+    view.unit[debtReserve.id] as bigint,
+  )
   return {
     collateralAsset: collateral.asset,
     debtAsset: debtReserve.asset,
@@ -273,8 +368,187 @@ export function quoteLiquidation(
     bonusBase: collateralValueBase - debtValueBase,
     debtValueBase,
     collateralValueBase,
-    closeFactorBps,
+    ...extra,
   }
+}
+
+/** A call's outcome: what it moves, and whether the Pool would refuse it for leaving dust (v3.3). */
+export interface SizedLiquidation {
+  quote: LiquidationQuote | undefined
+  leavesDust: boolean
+}
+
+/**
+ * The outcome of liquidationCall(collateral, debt, user, requestedDebt): undefined where the Pool
+ * refuses for any reason other than dust (healthy account, paused reserve, grace period, no debt).
+ */
+export function sizeLiquidation(
+  view: MarketView,
+  position: AccountPosition,
+  account: AccountTotals,
+  collateralId: number,
+  debtId: number,
+  requestedDebt: bigint = MAX_UINT256,
+): SizedLiquidation | undefined {
+  return view.rules.liquidation === 'v3.3'
+    ? sizeLiquidationV3_3(view, position, account, collateralId, debtId, requestedDebt)
+    : quoteLiquidationV3_0(view, position, account.healthFactor, collateralId, debtId, requestedDebt)
+}
+
+type Sized = SizedLiquidation
+
+/** v3.0.2 LiquidationLogic: close factor on the reserve's variable + stable debt, no dust rule. */
+function quoteLiquidationV3_0(
+  view: MarketView,
+  position: AccountPosition,
+  healthFactor: bigint,
+  collateralId: number,
+  debtId: number,
+  requestedDebt: bigint,
+): Sized | undefined {
+  const collateral = view.reserves[collateralId]
+  const debtReserve = view.reserves[debtId]
+  if (!collateral || !debtReserve) return undefined
+  if (!liquidationAllowed(view, collateral, debtReserve, healthFactor)) return undefined
+  if (collateral.liquidationThreshold === 0n || !isUsingAsCollateral(position, collateralId)) return undefined
+  const userTotalDebt = reserveDebtBalance(view, position, debtId)
+  if (userTotalDebt === 0n) return undefined
+  const closeFactorBps = healthFactor > 950_000_000_000_000_000n ? 5_000n : 10_000n
+  const maxDebt = percentMul(userTotalDebt, closeFactorBps)
+  const debtToLiquidate = requestedDebt > maxDebt ? maxDebt : requestedDebt
+  const prices = pairPrices(view, position, collateralId, debtId)
+  if (prices.collateralPrice === 0n || prices.debtPrice === 0n) return undefined
+  const balance = collateralBalance(view, position, collateralId)
+  const unitC = view.unit[collateralId] as bigint
+  const unitD = view.unit[debtId] as bigint
+  const a = availableCollateral(view, collateral, debtToLiquidate, balance, prices, unitC, unitD)
+  const quote = finishQuote(
+    view,
+    collateral,
+    debtReserve,
+    {
+      collateralReceived: a.collateralAmount - a.protocolFee,
+      debtNeeded: a.debtNeeded,
+      protocolFee: a.protocolFee,
+    },
+    { callDebtToCover: a.debtNeeded, closeFactorBps, createsDeficit: false, deficit: 0n, dustLimited: false },
+  )
+  return { quote, leavesDust: false }
+}
+
+function liquidationAllowed(
+  view: MarketView,
+  collateral: ReserveState,
+  debt: ReserveState,
+  healthFactor: bigint,
+) {
+  if (healthFactor >= view.rules.liquidationThresholdHf) return false
+  if (!collateral.active || !debt.active || collateral.paused || debt.paused) return false
+  if (
+    view.rules.gracePeriods &&
+    (inGracePeriodV3_1(collateral, view.timestamp) || inGracePeriodV3_1(debt, view.timestamp))
+  )
+    return false
+  return true
+}
+
+/**
+ * v3.3+ LiquidationLogic (with v3.5 rounding): the whole reserve debt unless the 2000-base
+ * thresholds apply, the dust rule, and deficit when the last collateral goes.
+ */
+function sizeLiquidationV3_3(
+  view: MarketView,
+  position: AccountPosition,
+  account: AccountTotals,
+  collateralId: number,
+  debtId: number,
+  requestedDebt: bigint,
+): Sized | undefined {
+  const collateral = view.reserves[collateralId]
+  const debtReserve = view.reserves[debtId]
+  if (!collateral || !debtReserve) return undefined
+  if (!liquidationAllowed(view, collateral, debtReserve, account.healthFactor)) return undefined
+  if (!isUsingAsCollateral(position, collateralId)) return undefined
+  const reserveDebt = variableDebtBalance(view, position, debtId)
+  if (reserveDebt === 0n) return undefined
+  const prices = pairPrices(view, position, collateralId, debtId)
+  if (prices.collateralPrice === 0n || prices.debtPrice === 0n) return undefined
+  const unitC = view.unit[collateralId] as bigint
+  const unitD = view.unit[debtId] as bigint
+  const balance = collateralBalance(view, position, collateralId)
+  const maxDebt = maxLiquidatableDebtV3_3({
+    reserveDebt,
+    reserveDebtBase: mulDivCeil(reserveDebt, prices.debtPrice, unitD),
+    reserveCollateralBase: (balance * prices.collateralPrice) / unitC,
+    totalDebtBase: account.totalDebtBase,
+    healthFactor: account.healthFactor,
+    debtPrice: prices.debtPrice,
+    debtUnit: unitD,
+  })
+  const debtToLiquidate = requestedDebt > maxDebt ? maxDebt : requestedDebt
+  const a = availableCollateral(view, collateral, debtToLiquidate, balance, prices, unitC, unitD)
+  const leavesDust = leavesDustV3_3({
+    reserveDebt,
+    debtRepaid: a.debtNeeded,
+    collateralBalance: balance,
+    collateralSeized: a.collateralAmount,
+    debtPrice: prices.debtPrice,
+    debtUnit: unitD,
+    collateralPrice: prices.collateralPrice,
+    collateralUnit: unitC,
+  })
+  // LiquidationLogic: hasNoCollateralLeft compares the seized value with the account's total.
+  const seizedBase = (a.collateralAmount * prices.collateralPrice) / unitC
+  const createsDeficit = seizedBase === account.totalCollateralBase
+  const quote = finishQuote(
+    view,
+    collateral,
+    debtReserve,
+    {
+      collateralReceived: a.collateralAmount - a.protocolFee,
+      debtNeeded: a.debtNeeded,
+      protocolFee: a.protocolFee,
+    },
+    {
+      callDebtToCover: requestedDebt,
+      closeFactorBps: maxDebt === reserveDebt ? 10_000n : 5_000n,
+      createsDeficit,
+      deficit: createsDeficit ? reserveDebt - a.debtNeeded : 0n,
+      dustLimited: false,
+    },
+  )
+  return { quote, leavesDust }
+}
+
+/**
+ * v3.3: the largest call for a pair that the dust rule lets through. The Pool's maximum first; if
+ * that would leave dust, the largest smaller amount that leaves at least MIN_LEFTOVER_BASE of both
+ * (what remains shrinks as the amount grows, so a binary search finds it).
+ */
+function bestQuoteV3_3(
+  view: MarketView,
+  position: AccountPosition,
+  account: AccountTotals,
+  collateralId: number,
+  debtId: number,
+): LiquidationQuote | undefined {
+  const max = sizeLiquidationV3_3(view, position, account, collateralId, debtId, MAX_UINT256)
+  if (!max?.quote) return undefined
+  if (!max.leavesDust) return max.quote
+  let low = 0n
+  let high = max.quote.debtToCover
+  let best: LiquidationQuote | undefined
+  while (low < high) {
+    const mid = (low + high + 1n) / 2n
+    const sized = sizeLiquidationV3_3(view, position, account, collateralId, debtId, mid)
+    if (sized && !sized.leavesDust) {
+      low = mid
+      best = sized.quote
+    } else {
+      high = mid - 1n
+    }
+  }
+  return best ? { ...best, dustLimited: true } : undefined
 }
 
 /** Every liquidatable (collateral, debt) pair of an account, best value to the liquidator first. */
@@ -291,7 +565,10 @@ export function liquidationQuotes(
     if (!isUsingAsCollateral(position, c) || (position.scaledCollateral[c] ?? 0n) === 0n) continue
     for (let d = 0; d < count; d++) {
       if (!isBorrowing(position, d)) continue
-      const quote = quoteLiquidation(view, position, account.healthFactor, c, d)
+      const quote =
+        view.rules.liquidation === 'v3.3'
+          ? bestQuoteV3_3(view, position, account, c, d)
+          : quoteLiquidation(view, position, account, c, d)
       if (quote) quotes.push(quote)
     }
   }

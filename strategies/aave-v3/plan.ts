@@ -4,16 +4,16 @@
  * backtest, so both decide with the same code.
  */
 import { type Address, encodeFunctionData } from 'viem'
+import { MAX_UINT256 } from '../../src/math/fixedPoint.js'
 import type { Opportunity, PredictedPrice } from '../../src/types.js'
 import { poolAbi } from './abi.js'
 import { type ExposureIndex, exposedAccounts } from './exposure.js'
 import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
-import { rulesForRevision } from './rules.js'
 import type { AccountPosition, MarketState } from './state.js'
 
 export const STRATEGY_NAME = 'aave-v3'
 
-/** Gas a v3.0 liquidationCall uses, for ranking before simulation gives the real figure. */
+/** Gas a liquidationCall uses (v3.0; v3.6 is in the same range), for ranking before simulation gives the real figure. */
 export const LIQUIDATION_GAS_ESTIMATE = 450_000n
 
 export interface PlanParams {
@@ -42,7 +42,7 @@ export function planLiquidations(
       })
     }
   }
-  const view = createMarketView({ ...market, prices }, timestamp, rulesForRevision(market.poolRevision))
+  const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)
   const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
   const out: Opportunity[] = []
@@ -52,14 +52,17 @@ export function planLiquidations(
     if (data.healthFactor >= view.rules.liquidationThresholdHf) continue
     const [first] = liquidationQuotes(view, position, data)
     if (!first) continue
-    // The call names an exact debtToCover; where the collateral cap applied, that amount runs the
-    // contract's uncapped path and can seize a unit less. Quote exactly what the call will do.
+    // v3.0: the call names an exact debtToCover; where the collateral cap applied, that amount runs
+    // the contract's uncapped path and can seize a unit less, so quote exactly what the call will do.
+    // v3.3+: the Pool's maximum is sent as type(uint256).max (an exact amount could leave dust).
     const collateralId = market.reserves.get(first.collateralAsset.toLowerCase())?.id
     const debtId = market.reserves.get(first.debtAsset.toLowerCase())?.id
     const best =
-      collateralId !== undefined && debtId !== undefined
-        ? quoteLiquidation(view, position, data.healthFactor, collateralId, debtId, first.debtToCover)
-        : undefined
+      first.callDebtToCover === MAX_UINT256
+        ? first
+        : collateralId !== undefined && debtId !== undefined
+          ? quoteLiquidation(view, position, data, collateralId, debtId, first.callDebtToCover)
+          : undefined
     if (!best) continue
     const account = key as Address
     out.push({
@@ -77,7 +80,7 @@ export function planLiquidations(
         data: encodeFunctionData({
           abi: poolAbi,
           functionName: 'liquidationCall',
-          args: [best.collateralAsset, best.debtAsset, account, best.debtToCover, false],
+          args: [best.collateralAsset, best.debtAsset, account, best.callDebtToCover, false],
         }),
       },
       ...(predicted

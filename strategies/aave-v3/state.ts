@@ -29,6 +29,8 @@ export interface ReserveState {
   variableBorrowRate: bigint
   stableBorrowRate: bigint
   lastUpdateTimestamp: bigint
+  /** v3.1+: no liquidation involving this reserve until after this timestamp (0 = none). */
+  liquidationGracePeriodUntil: bigint
   aToken: Address
   variableDebtToken: Address
   stableDebtToken: Address
@@ -39,9 +41,17 @@ export interface EModeCategory {
   ltv: number
   liquidationThreshold: number
   liquidationBonus: number
-  /** Lowercase address passed to AaveOracle.getAssetPrice, or the zero address. */
+  /** v3.0: lowercase address passed to AaveOracle.getAssetPrice, or the zero address (always, v3.2+). */
   priceSource: Address
   label: string
+  /**
+   * v3.2+: reserve ids (bit i = reserve id i) that count as collateral in the category, that can be
+   * borrowed in it, and (v3.6) whose LTV is zero in it. Absent on v3.0, where membership is the
+   * reserve's own eModeCategory.
+   */
+  collateralBitmap?: bigint
+  borrowableBitmap?: bigint
+  ltvzeroBitmap?: bigint
 }
 
 export interface StableDebt {

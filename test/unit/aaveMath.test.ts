@@ -3,7 +3,6 @@ import { Decimal } from 'decimal.js'
 import { describe, expect, it } from 'vitest'
 import { MAX_UINT256, RAY, SECONDS_PER_YEAR, WAD } from '../../src/math/fixedPoint.js'
 import {
-  compoundedInterest,
   createMarketView,
   linearInterest,
   normalizedDebt,
@@ -11,68 +10,8 @@ import {
   quoteLiquidation,
   userAccountData,
 } from '../../strategies/aave-v3/math.js'
-import type { AccountPosition, MarketState, ReserveState } from '../../strategies/aave-v3/state.js'
-
-const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as `0x${string}`
-
-function reserve(id: number, over: Partial<ReserveState> = {}): ReserveState {
-  return {
-    asset: addr(id + 1),
-    symbol: `R${id}`,
-    id,
-    decimals: 18,
-    ltv: 8000n,
-    liquidationThreshold: 8500n,
-    liquidationBonus: 10500n,
-    liquidationProtocolFee: 1000n,
-    reserveFactor: 1000n,
-    eModeCategory: 0,
-    active: true,
-    frozen: false,
-    paused: false,
-    borrowingEnabled: true,
-    stableBorrowingEnabled: false,
-    borrowableInIsolation: false,
-    debtCeiling: 0n,
-    liquidityIndex: RAY,
-    variableBorrowIndex: RAY,
-    liquidityRate: 0n,
-    variableBorrowRate: 0n,
-    stableBorrowRate: 0n,
-    lastUpdateTimestamp: 1000n,
-    aToken: addr(100 + id),
-    variableDebtToken: addr(200 + id),
-    stableDebtToken: addr(300 + id),
-    ...over,
-  }
-}
-
-function market(reserves: ReserveState[], prices: bigint[]): MarketState {
-  return {
-    pool: addr(9),
-    addressesProvider: addr(8),
-    oracle: addr(7),
-    configurator: addr(6),
-    poolRevision: 1n,
-    reserves: new Map(reserves.map((r) => [r.asset.toLowerCase(), r])),
-    tokens: new Map(),
-    eModes: new Map(),
-    prices: new Map(reserves.map((r, i) => [r.asset.toLowerCase(), prices[i] ?? 0n])),
-    sources: new Map(),
-    accounts: new Map(),
-    block: { number: 1n, hash: '0x00', timestamp: 1000n },
-  }
-}
-
-const pos = (over: Partial<AccountPosition>): AccountPosition => ({
-  config: 0n,
-  eMode: 0,
-  scaledCollateral: [],
-  scaledDebt: [],
-  ...over,
-})
-const collateralBit = (id: number) => 1n << BigInt(id * 2 + 1)
-const borrowBit = (id: number) => 1n << BigInt(id * 2)
+import { compoundedInterestV3_0 as compoundedInterest } from '../../strategies/aave-v3/rules.js'
+import { borrowBit, collateralBit, hf, market, pos, reserve } from './marketFixtures.js'
 
 describe('interest', () => {
   it('returns the stored index when no time has passed', () => {
@@ -202,15 +141,15 @@ describe('liquidation sizing (v3.0.2)', () => {
   })
 
   it('applies a 50% close factor above HF 0.95 and 100% at or below it', () => {
-    const half = quoteLiquidation(view, p, 950_000_000_000_000_001n, 0, 1)
-    const full = quoteLiquidation(view, p, 950_000_000_000_000_000n, 0, 1)
+    const half = quoteLiquidation(view, p, hf(950_000_000_000_000_001n), 0, 1)
+    const full = quoteLiquidation(view, p, hf(950_000_000_000_000_000n), 0, 1)
     expect(half?.closeFactorBps).toBe(5000n)
     expect(half?.debtToCover).toBe(9_000n * 10n ** 6n)
     expect(full?.closeFactorBps).toBe(10000n)
   })
 
   it('sizes collateral with the bonus and takes the protocol fee from the bonus part', () => {
-    const q = quoteLiquidation(view, p, 960_000_000_000_000_000n, 0, 1)
+    const q = quoteLiquidation(view, p, hf(960_000_000_000_000_000n), 0, 1)
     const base = (10n ** 8n * 9_000n * 10n ** 6n * WAD) / (2000n * 10n ** 8n * 10n ** 6n) // 4.5 ETH
     const withBonus = (base * 10500n + 5000n) / 10000n
     const bonusPart = withBonus - (withBonus * 10000n + 5250n) / 10500n
@@ -225,22 +164,22 @@ describe('liquidation sizing (v3.0.2)', () => {
       scaledCollateral: [WAD],
       scaledDebt: [0n, 18_000n * 10n ** 6n],
     })
-    const q = quoteLiquidation(view, poor, 100_000_000_000_000_000n, 0, 1)
+    const q = quoteLiquidation(view, poor, hf(100_000_000_000_000_000n), 0, 1)
     const needed = (((2000n * 10n ** 8n * WAD * 10n ** 6n) / (10n ** 8n * WAD)) * 10000n + 5250n) / 10500n
     expect(q?.debtToCover).toBe(needed)
     expect((q?.collateralReceived ?? 0n) + (q?.protocolFee ?? 0n)).toBe(WAD)
     // Asking for exactly that debt runs the uncapped path: never more than the balance, same debt.
-    const again = quoteLiquidation(view, poor, 100_000_000_000_000_000n, 0, 1, q?.debtToCover ?? 0n)
+    const again = quoteLiquidation(view, poor, hf(100_000_000_000_000_000n), 0, 1, q?.debtToCover ?? 0n)
     expect(again?.debtToCover).toBe(q?.debtToCover)
     expect((again?.collateralReceived ?? 0n) + (again?.protocolFee ?? 0n)).toBeLessThanOrEqual(WAD)
   })
 
   it('refuses healthy accounts and paused reserves', () => {
-    expect(quoteLiquidation(view, p, WAD, 0, 1)).toBeUndefined()
+    expect(quoteLiquidation(view, p, hf(WAD), 0, 1)).toBeUndefined()
     const paused = createMarketView(
       market([reserve(0, { paused: true }), debt], [2000n * 10n ** 8n, 10n ** 8n]),
       1000n,
     )
-    expect(quoteLiquidation(paused, p, WAD / 2n, 0, 1)).toBeUndefined()
+    expect(quoteLiquidation(paused, p, hf(WAD / 2n), 0, 1)).toBeUndefined()
   })
 })
