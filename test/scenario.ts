@@ -400,7 +400,8 @@ export function createScenario(
         // Half the time the sizing's own pick (the Pool's maximum or the dust-limited amount);
         // otherwise any pair the account holds and an arbitrary amount, which the Pool may refuse.
         const quotes = liquidationQuotes(v, p)
-        const pick = quotes[Math.floor(random() * quotes.length)]
+        // Dust-limited sizings are rare and the ones most worth proving: take them when offered.
+        const pick = quotes.find((q) => q.dustLimited) ?? quotes[Math.floor(random() * quotes.length)]
         let collateral: ReserveState
         let debt: ReserveState
         let requested: bigint

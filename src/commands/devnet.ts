@@ -17,7 +17,7 @@ import {
   warp,
 } from '../devnet/startDevnet.js'
 
-function _parseAaveVersion(value: string): AaveVersion {
+export function parseAaveVersion(value: string): AaveVersion {
   if (!(AAVE_VERSIONS as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`expected one of ${AAVE_VERSIONS.join(', ')}, got "${value}"`)
   }
@@ -36,26 +36,41 @@ export function registerDevnetCommand(program: Command, waitForSignal: () => Pro
       'interval mining in seconds (default: automine)',
       parseNumberOption(0.05),
     )
-    .action(async (options: { accounts: number; seed: number; out?: string; blockTime?: number }) => {
-      const started = Date.now()
-      const net = await startDevnet({
-        accounts: options.accounts,
-        seed: options.seed,
-        ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime } : {}),
-      })
-      try {
-        const info = devnetInfo(net)
-        if (options.out) writeFileSync(options.out, JSON.stringify(info, null, 2))
-        console.log(
-          `devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${net.rpcUrl} (chain ${net.chainId}), ` +
-            `pool ${net.addresses.pool}, ${net.accounts.length} accounts${options.out ? `, written to ${options.out}` : ''}`,
-        )
-        console.log('press Ctrl-C to stop')
-        await waitForSignal()
-      } finally {
-        await net.stop()
-      }
-    })
+    .option(
+      '--aave <version>',
+      'Aave version: 3.6 (aave-v3-origin, current mainnet) or 3.0 (@aave/core-v3)',
+      parseAaveVersion,
+      '3.6',
+    )
+    .action(
+      async (options: {
+        accounts: number
+        seed: number
+        out?: string
+        blockTime?: number
+        aave: AaveVersion
+      }) => {
+        const started = Date.now()
+        const net = await startDevnet({
+          accounts: options.accounts,
+          seed: options.seed,
+          aave: options.aave,
+          ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime } : {}),
+        })
+        try {
+          const info = devnetInfo(net)
+          if (options.out) writeFileSync(options.out, JSON.stringify(info, null, 2))
+          console.log(
+            `devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: Aave ${options.aave} at ${net.rpcUrl} (chain ${net.chainId}), ` +
+              `pool ${net.addresses.pool}, ${net.accounts.length} accounts${options.out ? `, written to ${options.out}` : ''}`,
+          )
+          console.log('press Ctrl-C to stop')
+          await waitForSignal()
+        } finally {
+          await net.stop()
+        }
+      },
+    )
 
   devnet
     .command('price')

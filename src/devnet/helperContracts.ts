@@ -17,7 +17,7 @@ export interface CompiledContract {
   bytecode: Hex
 }
 
-export type HelperName = 'SettableAggregator' | 'BatchReader'
+export type HelperName = 'SettableAggregator' | 'BatchReader' | 'RevisionProbe'
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -85,7 +85,7 @@ function compileHelpers(): Record<HelperName, CompiledContract> {
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new FatalError(`helpers.sol failed to compile: ${errors[0]?.formattedMessage}`)
   const result = {} as Record<HelperName, CompiledContract>
-  for (const name of ['SettableAggregator', 'BatchReader'] as const) {
+  for (const name of ['SettableAggregator', 'BatchReader', 'RevisionProbe'] as const) {
     const contract = output.contracts['helpers.sol']?.[name]
     if (!contract) throw new FatalError(`helpers.sol produced no ${name}`)
     result[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` }

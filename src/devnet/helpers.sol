@@ -67,3 +67,30 @@ contract BatchReader {
     return block.number;
   }
 }
+
+/// A PoolAddressesProvider and Pool in one that reports any POOL_REVISION and nothing else: lets
+/// tests check that a Pool of an unknown version (or one whose interface does not match its
+/// revision) is refused rather than mirrored with the wrong rules.
+contract RevisionProbe {
+  uint256 public immutable POOL_REVISION;
+
+  constructor(uint256 revision) {
+    POOL_REVISION = revision;
+  }
+
+  function getPool() external view returns (address) {
+    return address(this);
+  }
+
+  function getPriceOracle() external view returns (address) {
+    return address(this);
+  }
+
+  function getPoolConfigurator() external view returns (address) {
+    return address(this);
+  }
+
+  function getReservesList() external pure returns (address[] memory list) {
+    return list;
+  }
+}

@@ -40,7 +40,10 @@ export interface DevnetOptions {
   seed?: number
   blockTimeSeconds?: number
   order?: 'fees' | 'fifo'
-  /** Which Aave: 3.0 (@aave/core-v3 artifacts) or 3.6 (aave-v3-origin, compiled from npm sources). */
+  /**
+   * Which Aave: 3.6 (aave-v3-origin compiled from npm sources; the default, as on mainnet today) or
+   * 3.0 (@aave/core-v3 artifacts).
+   */
   aave?: AaveVersion
   /** Extra anvil flags (e.g. --prune-history for very long histories). */
   anvilArgs?: string[]
@@ -54,9 +57,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   try {
     const client = httpClient(anvil.rpcUrl, anvil.chainId)
     const addresses =
-      options.aave === '3.6'
-        ? await deployOriginMarket(client, DEVNET_ADMIN)
-        : await deployAaveMarket(client, DEVNET_ADMIN)
+      options.aave === '3.0'
+        ? await deployAaveMarket(client, DEVNET_ADMIN)
+        : await deployOriginMarket(client, DEVNET_ADMIN)
     await seedLiquidity(client, addresses, DEVNET_LIQUIDITY_PROVIDER)
     const plans = planAccounts(options.accounts ?? 0, options.seed ?? 1)
     await seedAccounts(client, addresses, plans)

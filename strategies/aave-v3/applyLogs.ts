@@ -14,7 +14,7 @@ import {
   scaledTokenAbi,
   stableDebtTokenAbi,
 } from './abi.js'
-import { marketRules, normalizedDebt } from './math.js'
+import { marketRules, normalizedDebt, normalizedIncome } from './math.js'
 import type { AaveRules } from './rules.js'
 import {
   type AccountPosition,
@@ -241,12 +241,35 @@ function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, res
       setBit(position(market, a.onBehalfOf as string, result), reserve.id * 2, true)
       return
     }
+    case 'LiquidationCall': {
+      const rules = marketRules(market)
+      const collateral = reserveByAsset(market, a.collateralAsset)
+      if (rules.liquidationUpdatesCollateralState && a.receiveAToken === true && collateral) {
+        if (updateStateSilently(market, collateral, timestamp, rules)) result.touchedReserves.add(collateral.id)
+      }
+      return
+    }
     case 'UserEModeSet':
       position(market, a.user as string, result).eMode = Number(a.categoryId)
       return
     default:
       return
   }
+}
+
+/**
+ * ReserveLogic.updateState without an event: the liquidity index grows only when the liquidity rate
+ * is non-zero and the variable index only when the reserve has variable debt (its scaled total is
+ * the sum of every holder's, all of whom are in the mirror); the timestamp moves either way.
+ */
+function updateStateSilently(market: MarketState, reserve: ReserveState, timestamp: bigint, rules: AaveRules) {
+  if (reserve.lastUpdateTimestamp === timestamp) return false
+  if (reserve.liquidityRate !== 0n) reserve.liquidityIndex = normalizedIncome(reserve, timestamp)
+  let scaledDebt = 0n
+  for (const p of market.accounts.values()) scaledDebt += p.scaledDebt[reserve.id] ?? 0n
+  if (scaledDebt !== 0n) reserve.variableBorrowIndex = normalizedDebt(reserve, timestamp, rules)
+  reserve.lastUpdateTimestamp = timestamp
+  return true
 }
 
 function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyResult) {

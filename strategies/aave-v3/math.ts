@@ -15,7 +15,6 @@ import {
   RAY,
   rayMul,
   SECONDS_PER_YEAR,
-  wadDiv,
 } from '../../src/math/fixedPoint.js'
 import {
   type AaveRules,

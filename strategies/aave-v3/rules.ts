@@ -218,6 +218,12 @@ export interface AaveRules {
   borrowingClearedWhen: 'debt-zero' | 'scaled-zero'
   /** v3.6: aTokens received by transfer or liquidation are not enabled as collateral. */
   receivedATokensEnableCollateral: boolean
+  /**
+   * v3.6 LiquidationLogic runs the collateral reserve's updateState up front; with receiveAToken
+   * no ReserveDataUpdated follows for it, so the mirror must advance its indexes itself (v3.0
+   * only touches the collateral reserve when it burns the aTokens, and then emits).
+   */
+  liquidationUpdatesCollateralState: boolean
 }
 
 export const RULES_V3_0: AaveRules = {
@@ -234,6 +240,7 @@ export const RULES_V3_0: AaveRules = {
   scaledAfterEvent: (scaled, signedAmount, index) => scaledAfterEventV3_0(scaled, signedAmount, index),
   borrowingClearedWhen: 'debt-zero',
   receivedATokensEnableCollateral: true,
+  liquidationUpdatesCollateralState: false,
 }
 
 export const RULES_V3_6: AaveRules = {
@@ -250,6 +257,7 @@ export const RULES_V3_6: AaveRules = {
   scaledAfterEvent: scaledAfterEventV3_5,
   borrowingClearedWhen: 'scaled-zero',
   receivedATokensEnableCollateral: false,
+  liquidationUpdatesCollateralState: true,
 }
 
 export const KNOWN_RULES: readonly AaveRules[] = [RULES_V3_0, RULES_V3_6]

@@ -51,6 +51,8 @@ async function balances(run: DemoRun) {
 describe('undertow daemon', () => {
   it('liquidates every profitable account after a pending price shock, exactly as predicted, backrunning the oracle', async () => {
     const run = await demo()
+    // The default devnet is the current Aave: aave-v3-origin 3.6 (Pool revision 10).
+    expect(run.daemon.strategy.market().poolRevision).toBe(10n)
     const before = await balances(run)
     const hashes = [
       await sendPendingPrice(run.devnet, 'WETH', '1500'),

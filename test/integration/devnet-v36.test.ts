@@ -1,18 +1,19 @@
 /**
  * The current Aave (aave-v3-origin 3.6, compiled from npm sources) on the devnet: same reserves and
- * borrowers as the 3.0 market, eMode by bitmaps, a liquidation after a price move, and a mirror that
- * refuses, in one line, a Pool revision whose rules it does not implement yet.
+ * borrowers as the 3.0 market, eMode by bitmaps, a liquidation after a price move; the mirror
+ * verifies against it, and refuses, in one line, a Pool revision whose rules it does not know.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { maxUint256, parseAbi, parseEventLogs, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { callWrite } from '../../src/chain/rpc.js'
+import { callWrite, deployContract } from '../../src/chain/rpc.js'
+import { helperContract } from '../../src/devnet/helperContracts.js'
 import { giveGas, seededAccount, supplyFrom } from '../../src/devnet/seedAccounts.js'
 import { DEVNET_ADMIN, type Devnet, devnetInfo, setPrice, startDevnet } from '../../src/devnet/startDevnet.js'
 import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { expectOneLineError } from '../helpers.js'
+import { expectOneLineError, runCli } from '../helpers.js'
 
 let devnet: Devnet
 beforeAll(async () => {
@@ -122,12 +123,28 @@ describe('Aave 3.6 devnet', () => {
     ).toBe(event?.args.liquidatedCollateralAmount)
   })
 
-  it('is refused by the 3.0 mirror with one line naming the revision', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'undertow-v36-')), 'devnet.json')
+  it('is mirrored exactly (accounts --verify), and an unknown revision is refused in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'undertow-v36-'))
+    const file = join(dir, 'devnet.json')
     writeFileSync(file, JSON.stringify(devnetInfo(devnet)))
-    await expectOneLineError(
-      ['accounts', '--devnet', file],
-      /Aave Pool revision 10 at 0x[0-9a-fA-F]{40} is not supported/,
-    )
+    const verified = await runCli(['accounts', '--devnet', file, '--verify'])
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(verified.stderr).toMatch(/verified \d+ accounts at block \d+: 0 mismatches/)
+
+    const probe = helperContract('RevisionProbe')
+    const deployProbe = (revision: bigint) =>
+      deployContract(devnet.client, DEVNET_ADMIN, probe.abi, probe.bytecode, [revision], 'RevisionProbe')
+    for (const [revision, message] of [
+      [
+        9n,
+        /Aave Pool revision 9 at 0x[0-9a-fA-F]{40} is not supported \(known: v3\.0 \(revision 1, 2\), v3\.6 \(revision 10\)\)/,
+      ],
+      [10n, /reports revision 10 \(v3\.6\) but does not answer getEModeCategoryCollateralBitmap/],
+    ] as const) {
+      const provider = await deployProbe(revision)
+      const info = { ...devnetInfo(devnet), addresses: { ...devnet.addresses, addressesProvider: provider } }
+      writeFileSync(file, JSON.stringify(info))
+      await expectOneLineError(['accounts', '--devnet', file], message)
+    }
   })
 })

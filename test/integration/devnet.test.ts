@@ -15,7 +15,7 @@ let snap: `0x${string}`
 const WAD = 10n ** 18n
 
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 0 })
+  devnet = await startDevnet({ accounts: 0, aave: '3.0' })
   await devnet.client.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)
 })
 afterAll(async () => devnet?.stop())
