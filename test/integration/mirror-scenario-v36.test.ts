@@ -2,8 +2,9 @@
  * The same randomized exactness scenario on Aave v3.6 (aave-v3-origin), plus what only v3.3+ has:
  * risk admins flipping eMode collateral and LTV-zero bitmaps and starting liquidation grace
  * periods; liquidations that leave bad debt (deficit), that take a whole small position at HF > 0.95,
- * that the sizing shrank to stay clear of the dust rule, and arbitrary ones the Pool refuses for dust
- * or grace — each refusal predicted by the mirror before it was sent.
+ * and arbitrary ones the Pool refuses for dust or grace — each refusal predicted by the mirror before
+ * it was sent. (Random portfolios rarely produce a dust-limited sizing; liquidation-v36.test.ts builds
+ * one on purpose.)
  */
 import { describe, expect, it } from 'vitest'
 import { runMirrorScenario } from '../mirrorScenario.js'
@@ -41,7 +42,6 @@ describe('mirror exactness on a randomized scenario (Aave 3.6)', () => {
     for (const liquidation of stats.liquidations) expect(liquidation.actual).toEqual(liquidation.predicted)
     expect(stats.cases.deficit ?? 0, 'liquidations leaving bad debt').toBeGreaterThan(0)
     expect(stats.cases.fullCloseBelowThreshold ?? 0, '100% close factor below 2000 base').toBeGreaterThan(0)
-    expect(stats.cases.dustLimited ?? 0, 'dust-limited liquidations').toBeGreaterThan(0)
     expect(stats.predictedReverts.dust ?? 0, 'dust reverts predicted').toBeGreaterThan(0)
     expect(stats.predictedReverts.grace ?? 0, 'grace-period reverts predicted').toBeGreaterThan(0)
   })
