@@ -8,6 +8,7 @@ import { registerAccountsCommand } from './commands/accounts.js'
 import { registerBacktestCommands } from './commands/backtest.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
+import { registerMarketsCommand } from './commands/markets.js'
 import { registerRunCommand } from './commands/run.js'
 import { errorText, redact, UndertowError, UsageError } from './errors.js'
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDevnetCommand(program, waitForSignal)
   registerDemoCommand(program)
   registerAccountsCommand(program, process.env)
+  registerMarketsCommand(program)
   registerRunCommand(program, process.env, waitForSignal)
   registerBacktestCommands(program, process.env)
   for (const command of program.commands) {

@@ -3,9 +3,11 @@
  * nowhere else. Unknown keys are rejected with their path; "env:NAME" values are read from the
  * environment (for secrets such as RPC URLs with tokens). The result is frozen.
  */
+
 import { readFileSync } from 'node:fs'
 import { type Address, getAddress, isAddress } from 'viem'
 import { z } from 'zod'
+import { findMarketPreset, type MarketPreset, marketPresets } from '../strategies/aave-v3/marketPresets.js'
 import { readDevnetFile } from './devnet/startDevnet.js'
 import { UsageError } from './errors.js'
 
@@ -33,7 +35,9 @@ const fileSchema = z.strictObject({
   rpc: z.strictObject({ http: z.string().optional(), ws: z.string().optional() }).optional(),
   market: z
     .strictObject({
-      addressesProvider: address,
+      /** An address-book preset (AaveV3Ethereum, …) instead of an addressesProvider. */
+      preset: z.string().optional(),
+      addressesProvider: address.optional(),
       fromBlock: blockNumber.optional(),
       multicall: address.optional(),
     })
@@ -95,6 +99,7 @@ export interface ConfigFlags {
   chainId?: number
   strategy?: string
   addressesProvider?: string
+  market?: string
   fromBlock?: bigint
   multicall?: string
   privateKeyEnv?: string
@@ -103,6 +108,17 @@ export interface ConfigFlags {
   metricsPort?: number
   logLevel?: string
   dataDir?: string
+}
+
+function resolvePreset(name: string): MarketPreset {
+  const preset = findMarketPreset(name)
+  if (!preset) {
+    const names = marketPresets().map((p) => p.name)
+    throw new UsageError(
+      `unknown market "${name}" (${names.length} presets from @aave-dao/aave-address-book: ${names.slice(0, 6).join(', ')}, …; list them with: undertow markets)`,
+    )
+  }
+  return preset
 }
 
 function describeIssue(error: z.ZodError): string {
@@ -182,19 +198,27 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
     if (value !== undefined && !url.safeParse(value).success)
       throw new UsageError(`${name} is not an http(s):// or ws(s):// URL`)
   }
+  if (flags.market !== undefined && flags.addressesProvider !== undefined)
+    throw new UsageError('pass either --market or --addresses-provider, not both')
+  if (file.market?.preset !== undefined && file.market.addressesProvider !== undefined)
+    throw new UsageError('set either market.preset or market.addressesProvider in the config, not both')
+  const presetName = flags.market ?? (flags.addressesProvider === undefined ? file.market?.preset : undefined)
+  const preset = presetName !== undefined ? resolvePreset(presetName) : undefined
   const providerRaw =
     flags.addressesProvider ??
+    preset?.addressesProvider ??
     devnetFlag?.addresses.addressesProvider ??
     file.market?.addressesProvider ??
     devnetFile?.addresses.addressesProvider
   if (!providerRaw)
     throw new UsageError(
-      'no market: pass --addresses-provider, set market.addressesProvider, or use --devnet FILE',
+      'no market: pass --market NAME or --addresses-provider, set market.preset or market.addressesProvider, or use --devnet FILE',
     )
   if (!isAddress(providerRaw, { strict: false }))
     throw new UsageError(`--addresses-provider is not an address: "${providerRaw}"`)
   const multicallRaw =
     flags.multicall ??
+    preset?.multicall ??
     devnetFlag?.addresses.batchReader ??
     file.market?.multicall ??
     devnetFile?.addresses.batchReader
@@ -214,7 +238,13 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
   const e = file.execution ?? {}
   const config: Config = {
     strategy: strategy as Config['strategy'],
-    chainId: flags.chainId ?? devnetFlag?.chainId ?? chainIdEnv ?? file.chainId ?? devnetFile?.chainId,
+    chainId:
+      flags.chainId ??
+      preset?.chainId ??
+      devnetFlag?.chainId ??
+      chainIdEnv ??
+      file.chainId ??
+      devnetFile?.chainId,
     rpcHttp,
     rpcWs,
     addressesProvider: getAddress(providerRaw),

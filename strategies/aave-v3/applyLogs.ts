@@ -245,7 +245,8 @@ function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, res
       const rules = marketRules(market)
       const collateral = reserveByAsset(market, a.collateralAsset)
       if (rules.liquidationUpdatesCollateralState && a.receiveAToken === true && collateral) {
-        if (updateStateSilently(market, collateral, timestamp, rules)) result.touchedReserves.add(collateral.id)
+        if (updateStateSilently(market, collateral, timestamp, rules))
+          result.touchedReserves.add(collateral.id)
       }
       return
     }
@@ -262,7 +263,12 @@ function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, res
  * is non-zero and the variable index only when the reserve has variable debt (its scaled total is
  * the sum of every holder's, all of whom are in the mirror); the timestamp moves either way.
  */
-function updateStateSilently(market: MarketState, reserve: ReserveState, timestamp: bigint, rules: AaveRules) {
+function updateStateSilently(
+  market: MarketState,
+  reserve: ReserveState,
+  timestamp: bigint,
+  rules: AaveRules,
+) {
   if (reserve.lastUpdateTimestamp === timestamp) return false
   if (reserve.liquidityRate !== 0n) reserve.liquidityIndex = normalizedIncome(reserve, timestamp)
   let scaledDebt = 0n
