@@ -218,12 +218,17 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
     throw new UsageError(`--addresses-provider is not an address: "${providerRaw}"`)
   const multicallRaw =
     flags.multicall ??
-    preset?.multicall ??
     devnetFlag?.addresses.batchReader ??
     file.market?.multicall ??
+    preset?.multicall ??
     devnetFile?.addresses.batchReader
   if (multicallRaw !== undefined && !isAddress(multicallRaw, { strict: false }))
     throw new UsageError(`--multicall is not an address: "${multicallRaw}"`)
+  const explicitChainId = flags.chainId ?? file.chainId
+  if (preset && explicitChainId !== undefined && explicitChainId !== preset.chainId)
+    throw new UsageError(
+      `market ${preset.name} is on chain ${preset.chainId}, but the chain id is set to ${explicitChainId}`,
+    )
   const chainIdEnv = env.UNDERTOW_CHAIN_ID !== undefined ? Number(env.UNDERTOW_CHAIN_ID) : undefined
   if (chainIdEnv !== undefined && !(Number.isInteger(chainIdEnv) && chainIdEnv > 0))
     throw new UsageError('UNDERTOW_CHAIN_ID is not a positive integer')

@@ -6,6 +6,7 @@
 import type { Command } from 'commander'
 import { formatUnits, getAddress, parseUnits } from 'viem'
 import { poolAbi } from '../../strategies/aave-v3/abi.js'
+import { marketRules } from '../../strategies/aave-v3/math.js'
 import { sendPendingPrice, startDemo, waitUntilSettled } from '../demo.js'
 import { FatalError } from '../errors.js'
 import { formatHealthFactor, formatUnitsFixed, renderTable } from '../format.js'
@@ -32,7 +33,7 @@ export function registerDemoCommand(program: Command): void {
         const symbol = (asset: string) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
         const decimals = (asset: string) => market.reserves.get(asset.toLowerCase())?.decimals ?? 18
         console.log(
-          `devnet ${devnet.rpcUrl}: Aave v3 pool ${devnet.addresses.pool}, ${devnet.accounts.length} borrowers, blocks every 1 s`,
+          `devnet ${devnet.rpcUrl}: Aave v${marketRules(daemon.strategy.market()).version} pool ${devnet.addresses.pool}, ${devnet.accounts.length} borrowers, blocks every 1 s`,
         )
         console.log(
           `daemon: mirror of ${daemon.strategy.accountCount()} accounts, liquidator ${run.liquidator}`,
