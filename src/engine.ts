@@ -12,7 +12,7 @@ import type { Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { createOpportunityQueue } from './queue/opportunityQueue.js'
-import type { BlockHeader, PendingTx, PredictedPrice, Strategy } from './types.js'
+import type { BlockHeader, Opportunity, PendingTx, PredictedPrice, Strategy } from './types.js'
 
 export interface EngineSettings {
   maxConcurrent: number
@@ -61,6 +61,15 @@ export function createEngine(deps: EngineDeps): Engine {
   let unhealthy = ''
   /** Oracle updates seen pending since the last head, in arrival order: planned together. */
   let pendingOracle: PredictedPrice[] = []
+  /** Accounts liquidatable under every pending update seen so far (undefined: none pending). */
+  let liquidatableWithAllPending: Set<string> | undefined
+
+  /** A backrun planned on fewer pending updates than are now known is current only if the account
+   * is still liquidatable with all of them. */
+  const isCurrent = (opportunity: Opportunity) =>
+    !opportunity.dependsOn ||
+    liquidatableWithAllPending === undefined ||
+    liquidatableWithAllPending.has(opportunity.account.toLowerCase())
 
   const nextTimestamp = (head: BlockHeader): bigint => {
     const byInterval = head.timestamp + BigInt(Math.max(1, Math.round(blockTimeMs / 1000)))
@@ -77,7 +86,7 @@ export function createEngine(deps: EngineDeps): Engine {
       if (executor.isBusy(opportunity.account)) continue
       execQueue
         .add(async () => {
-          await executor.execute(opportunity, head)
+          await executor.execute(opportunity, head, () => isCurrent(opportunity))
           dispatch(head)
         })
         .catch((error: unknown) => {
@@ -98,6 +107,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const result = await strategy.sync(header)
     // A new block has most likely carried the pending updates; their prices now come from logs.
     pendingOracle = []
+    liquidatableWithAllPending = undefined
     if (result.reorgedTo !== undefined || result.rebuilt) metrics.reorgs.inc()
     lastHead = header
     lastHeadAt = now()
@@ -169,6 +179,13 @@ export function createEngine(deps: EngineDeps): Engine {
           'pending oracle update',
         )
         for (const opportunity of opportunities) queue.upsert(opportunity)
+        // A backrun sent on the earlier updates alone may now face a healthy account: cancel it
+        // rather than let it revert on chain.
+        const stillLiquidatable = new Set(opportunities.map((o) => o.account.toLowerCase()))
+        liquidatableWithAllPending = stillLiquidatable
+        for (const account of executor.inFlightBackruns())
+          if (!stillLiquidatable.has(account))
+            void executor.cancel(account, `not liquidatable after pending update ${tx.hash}`)
         dispatch(head)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })

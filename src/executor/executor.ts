@@ -59,14 +59,31 @@ interface InFlight {
   sentBlock: bigint
   submittedAt: number
   budgetBase: bigint
+  /** Set once the transaction was replaced by a 0-value self-transfer (a stale backrun). */
+  cancelHash?: Hex
 }
 
 export interface Executor {
   prepare(): Promise<void>
-  execute(opportunity: Opportunity, head: BlockHeader): Promise<'sent' | 'skipped' | 'refused'>
+  /**
+   * Simulates, prices and sends. `isCurrent` is asked once more right before signing: a backrun
+   * planned on some pending updates may have been superseded by later ones while it was simulated.
+   */
+  execute(
+    opportunity: Opportunity,
+    head: BlockHeader,
+    isCurrent?: () => boolean,
+  ): Promise<'sent' | 'skipped' | 'refused'>
   onBlock(header: BlockHeader): Promise<void>
   isBusy(account: Address): boolean
   inFlightCount(): number
+  /** Accounts (lowercase) with a backrun in flight, not yet cancelled. */
+  inFlightBackruns(): string[]
+  /**
+   * Replaces an in-flight backrun with a 0-value self-transfer at the same nonce (+12.5% fees): a
+   * later pending oracle update made the account healthy again, so the liquidation would revert.
+   */
+  cancel(account: string, reason: string): Promise<boolean>
   readonly records: ExecutionRecord[]
   /** Pending oracle transaction received → signed backrun sent, per submission (ms). */
   readonly tickToTrade: { oracleTx: Hex; ms: number }[]
@@ -177,6 +194,33 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     },
     isBusy: (a) => inFlight.has(a.toLowerCase()),
     inFlightCount: () => inFlight.size,
+    inFlightBackruns: () =>
+      [...inFlight.entries()]
+        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelHash && e.hashes.length > 0)
+        .map(([key]) => key),
+
+    async cancel(accountKey, reason) {
+      const entry = inFlight.get(accountKey.toLowerCase())
+      if (!entry || entry.cancelHash || entry.hashes.length === 0 || !account) return false
+      const bid = bumpGas(entry.bid)
+      try {
+        const hash = await sendRaw({ nonce: entry.nonce, to: account.address, data: '0x', gas: 21_000n, bid })
+        entry.cancelHash = hash
+        entry.hashes.push(hash)
+        entry.bid = bid
+        metrics.submissions.inc({ kind: 'cancel' })
+        log.info(
+          { account: entry.opportunity.account, nonce: entry.nonce, hash, reason },
+          'backrun cancelled',
+        )
+        return true
+      } catch (error) {
+        // Most likely already mined: its receipt settles it.
+        metrics.rpcErrors.inc({ stage: 'cancel' })
+        log.warn({ account: entry.opportunity.account, err: errorText(error) }, 'cancel rejected')
+        return false
+      }
+    },
 
     async prepare() {
       if (!account || settings.dryRun) return
@@ -210,7 +254,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         await client.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: 120_000 })
     },
 
-    async execute(opp, head) {
+    async execute(opp, head, isCurrent) {
       const key = opp.account.toLowerCase()
       if (inFlight.has(key)) return 'skipped'
       const from = account?.address ?? opp.call.to
@@ -249,6 +293,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         gasCostBase(sim.gasUsed, expectedFee < bid.maxFeePerGas ? expectedFee : bid.maxFeePerGas, nativePrice)
       if (netBase < settings.minProfitBase)
         return refuse(opp, 'below min profit', { netBase: netBase.toString() })
+      if (isCurrent && !isCurrent()) return refuse(opp, 'superseded by a later pending oracle update')
       metrics.opportunities.inc({ source: opp.dependsOn ? 'pending-oracle' : 'block' })
       if (settings.dryRun || !account) {
         log.info(
@@ -318,6 +363,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           // Resolve only once the mirror has the block that carries it, so plans never miss it.
           if (receipt.blockNumber > header.number) break
           inFlight.delete(key)
+          if (hash === entry.cancelHash) {
+            metrics.inclusions.inc({ status: 'cancelled' })
+            log.info(
+              { account: entry.opportunity.account, hash, block: receipt.blockNumber },
+              'cancel included',
+            )
+            break
+          }
           if (receipt.status !== 'success') {
             metrics.inclusions.inc({ status: 'reverted' })
             metrics.lost.inc()
@@ -368,7 +421,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           continue
         }
         // Stuck for N blocks (a backrun too: its oracle update has landed or never will): bump.
-        if (header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
+        if (!entry.cancelHash && header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
           const bumped = bumpGas(entry.bid)
           const worst = gasCostBase(entry.gasLimit, bumped.maxFeePerGas, strategy.nativePriceBase())
           if (bumped.maxFeePerGas > settings.maxFeePerGasWei || worst > entry.budgetBase) continue

@@ -63,6 +63,12 @@ describe('undertow daemon', () => {
     const records = run.daemon.executor.records
     expect(records.length).toBeGreaterThanOrEqual(3)
     expect(openProfitable(run.daemon)).toEqual([])
+    // Nothing it sent reverted: backruns planned on only the first pending updates were re-checked
+    // against all of them before signing (and cancelled if already sent).
+    const inclusions = await run.daemon.metrics.inclusions.get()
+    expect(
+      inclusions.values.filter((v) => v.labels.status === 'reverted').reduce((n, v) => n + v.value, 0),
+    ).toBe(0)
 
     // Every landed liquidation equals a prediction made independently from logs at the block before it.
     const checks = await independentPredictions(
