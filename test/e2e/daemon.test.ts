@@ -196,4 +196,41 @@ describe('undertow daemon', () => {
     expect(rebuilt.startedFrom).toBe('backfill')
     expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: 0 })
   })
+
+  it('cancels a backrun already sent when a later pending update makes the account healthy again', async () => {
+    const run = await demo()
+    const c = run.devnet.client
+    // Hold the block so both updates and our transactions meet in the same mempool.
+    await c.request({ method: 'evm_setIntervalMining', params: [0] } as never)
+    const counts = async () => {
+      const values = (await run.daemon.metrics.inclusions.get()).values
+      const of = (status: string) =>
+        values.filter((v) => v.labels.status === status).reduce((n, v) => n + v.value, 0)
+      return { cancelled: of('cancelled'), reverted: of('reverted'), success: of('success') }
+    }
+    await sendPendingPrice(run.devnet, 'WETH', '1500')
+    const until = async (check: () => boolean, ms = 15_000) => {
+      const deadline = Date.now() + ms
+      while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      return check()
+    }
+    expect(await until(() => run.daemon.executor.inFlightBackruns().length > 0)).toBe(true)
+    const sent = run.daemon.executor.inFlightBackruns()
+    // The price comes back before any block: the accounts are healthy again.
+    await sendPendingPrice(run.devnet, 'WETH', '2000', '6')
+    const { values } = await run.daemon.metrics.submissions.get()
+    expect(await until(() => values.length >= 0 && run.daemon.executor.inFlightBackruns().length === 0)).toBe(
+      true,
+    )
+    await c.request({ method: 'evm_mine', params: [] } as never)
+    await c.request({ method: 'evm_setIntervalMining', params: [1] } as never)
+    expect(await until(() => run.daemon.executor.inFlightCount() === 0, 20_000)).toBe(true)
+    const after = await counts()
+    expect(after.cancelled).toBe(sent.length)
+    expect(after.reverted).toBe(0)
+    // The cancelled accounts were not liquidated in that block (later blocks may liquidate whatever
+    // the real state makes liquidatable, as plain liquidations).
+    for (const record of run.daemon.executor.records)
+      if (sent.includes(record.account.toLowerCase())) expect(record.predicted).toBe(false)
+  })
 })
