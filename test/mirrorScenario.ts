@@ -8,7 +8,6 @@ import { expect } from 'vitest'
 import { giveGas, seededAccount } from '../src/devnet/seedAccounts.js'
 import { type AaveVersion, startDevnet } from '../src/devnet/startDevnet.js'
 import { advanceMirror, buildMirror } from '../strategies/aave-v3/buildMirror.js'
-import type { MarketState } from '../strategies/aave-v3/state.js'
 import { verifyMirror, verifyScaledBalances } from '../strategies/aave-v3/verifyMirror.js'
 import { createScenario, type ScenarioStats } from './scenario.js'
 
@@ -31,8 +30,7 @@ export async function runMirrorScenario(params: {
       addressesProvider: devnet.addresses.addressesProvider,
       multicallAddress: devnet.addresses.batchReader,
     }
-    const { market: built } = await buildMirror(devnet.client, { ...addresses, fromBlock: 0n })
-    let market: MarketState = built
+    const { market } = await buildMirror(devnet.client, { ...addresses, fromBlock: 0n })
     const initial = await verifyMirror(devnet.client, market, addresses)
     expect(initial.checked).toBeGreaterThanOrEqual(params.accounts + 1)
     expect(initial.mismatches).toEqual([])
@@ -58,7 +56,6 @@ export async function runMirrorScenario(params: {
         expect(balances.mismatches, `scaled balances at block ${result.blockNumber}`).toEqual([])
       }
     }
-    market = market as MarketState
     const final = await verifyMirror(devnet.client, market, addresses)
     expect(final.mismatches).toEqual([])
     return { stats: scenario.stats, checkpoints, accountsChecked: final.checked }

@@ -162,6 +162,17 @@ export function createScenario(
     ]
   }
 
+  /** A random account and reserve, when the account borrows it or has it supplied. */
+  function pickHolding(kind: 'collateral' | 'debt') {
+    const account = pickAccount()
+    const p = position(account)
+    const [, r] = pickReserve()
+    const reserve = reserveState(r.asset)
+    if (!p) return undefined
+    const holds = kind === 'debt' ? isBorrowing(p, reserve.id) : (p.scaledCollateral[reserve.id] ?? 0n) > 0n
+    return holds ? { account, p, r, reserve } : undefined
+  }
+
   const view = () => createMarketView(getMarket(), getMarket().block.timestamp)
   const position = (account: Address) => getMarket().accounts.get(account.toLowerCase())
   const tokensForUsd = (reserve: ReserveState, usdE8: bigint) => {
@@ -219,11 +230,9 @@ export function createScenario(
       10,
       'repay',
       async () => {
-        const account = pickAccount()
-        const p = position(account)
-        const [, r] = pickReserve()
-        const reserve = reserveState(r.asset)
-        if (!p || !isBorrowing(p, reserve.id)) return
+        const holding = pickHolding('debt')
+        if (!holding) return
+        const { account, p, r, reserve } = holding
         const full = random() < 0.3
         const debt = (p.scaledDebt[reserve.id] ?? 0n) * 2n + 10n ** BigInt(reserve.decimals)
         await fund(account, r.asset, debt)
@@ -242,11 +251,9 @@ export function createScenario(
       5,
       'repayWithATokens',
       async () => {
-        const account = pickAccount()
-        const p = position(account)
-        const [, r] = pickReserve()
-        const reserve = reserveState(r.asset)
-        if (!p || !isBorrowing(p, reserve.id)) return
+        const holding = pickHolding('debt')
+        if (!holding) return
+        const { account, p, r, reserve } = holding
         if ((p.scaledCollateral[reserve.id] ?? 0n) === 0n) {
           const amount = (p.scaledDebt[reserve.id] ?? 0n) / 2n + 1n
           await fund(account, r.asset, amount)
@@ -273,11 +280,9 @@ export function createScenario(
       9,
       'withdraw',
       async () => {
-        const account = pickAccount()
-        const p = position(account)
-        const [, r] = pickReserve()
-        const reserve = reserveState(r.asset)
-        if (!p || (p.scaledCollateral[reserve.id] ?? 0n) === 0n) return
+        const holding = pickHolding('collateral')
+        if (!holding) return
+        const { account, p, r, reserve } = holding
         const amount =
           random() < 0.3
             ? maxUint256
@@ -294,11 +299,9 @@ export function createScenario(
       7,
       'transfer',
       async () => {
-        const account = pickAccount()
-        const p = position(account)
-        const [, r] = pickReserve()
-        const reserve = reserveState(r.asset)
-        if (!p || (p.scaledCollateral[reserve.id] ?? 0n) === 0n) return
+        const holding = pickHolding('collateral')
+        if (!holding) return
+        const { account, p, r, reserve } = holding
         const amount =
           random() < 0.2
             ? (p.scaledCollateral[reserve.id] ?? 0n)
@@ -315,11 +318,9 @@ export function createScenario(
       6,
       'collateralToggle',
       async () => {
-        const account = pickAccount()
-        const p = position(account)
-        const [, r] = pickReserve()
-        const reserve = reserveState(r.asset)
-        if (!p || (p.scaledCollateral[reserve.id] ?? 0n) === 0n) return
+        const holding = pickHolding('collateral')
+        if (!holding) return
+        const { account, p, r, reserve } = holding
         await send(
           'collateralToggle',
           account,

@@ -132,6 +132,42 @@ export async function deployTokensAndFeeds(
   return { assets, aggregators }
 }
 
+type Deploy<N extends string> = (
+  name: N,
+  args: readonly unknown[],
+  libraries?: Record<string, Address>,
+) => Promise<Address>
+type Write<N extends string> = (
+  to: Address,
+  name: N,
+  functionName: string,
+  args: readonly unknown[],
+) => Promise<unknown>
+
+/**
+ * The same in every version: addresses provider and access control (the ACL admin must be set
+ * before the ACLManager exists), then the logic libraries (FlashLoanLogic links BorrowLogic).
+ */
+export async function deployProviderAclAndLibraries<N extends string>(
+  deploy: Deploy<N | 'PoolAddressesProvider' | 'ACLManager' | 'FlashLoanLogic'>,
+  write: Write<N | 'PoolAddressesProvider' | 'ACLManager'>,
+  admin: Address,
+  marketId: string,
+  libraryNames: readonly N[],
+): Promise<{ addressesProvider: Address; aclManager: Address; libraries: Record<string, Address> }> {
+  const addressesProvider = await deploy('PoolAddressesProvider', [marketId, admin])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setACLAdmin', [admin])
+  const aclManager = await deploy('ACLManager', [addressesProvider])
+  await write(addressesProvider, 'PoolAddressesProvider', 'setACLManager', [aclManager])
+  for (const role of ['addPoolAdmin', 'addEmergencyAdmin', 'addRiskAdmin', 'addAssetListingAdmin']) {
+    await write(aclManager, 'ACLManager', role, [admin])
+  }
+  const libraries: Record<string, Address> = {}
+  for (const name of libraryNames) libraries[name] = await deploy(name, [])
+  libraries.FlashLoanLogic = await deploy('FlashLoanLogic', [], libraries)
+  return { addressesProvider, aclManager, libraries }
+}
+
 export async function deployAaveMarket(
   client: PublicClient,
   admin: Address,
@@ -153,29 +189,22 @@ export async function deployAaveMarket(
     gas?: bigint,
   ) => callWrite(client, admin, to, loadAaveArtifact(name).abi, functionName as never, args as never, gas)
 
-  // 1. Addresses provider and access control. The ACL admin must be set before the ACLManager exists.
-  const addressesProvider = await deploy('PoolAddressesProvider', ['Undertow Devnet', admin])
-  await write(addressesProvider, 'PoolAddressesProvider', 'setACLAdmin', [admin])
-  const aclManager = await deploy('ACLManager', [addressesProvider])
-  await write(addressesProvider, 'PoolAddressesProvider', 'setACLManager', [aclManager])
-  for (const role of ['addPoolAdmin', 'addEmergencyAdmin', 'addRiskAdmin', 'addAssetListingAdmin']) {
-    await write(aclManager, 'ACLManager', role, [admin])
-  }
-
-  // 2. Logic libraries; FlashLoanLogic links BorrowLogic itself.
-  const libraries: Record<string, Address> = {}
-  for (const name of [
-    'SupplyLogic',
-    'BorrowLogic',
-    'LiquidationLogic',
-    'EModeLogic',
-    'BridgeLogic',
-    'PoolLogic',
-    'ConfiguratorLogic',
-  ] as const) {
-    libraries[name] = await deploy(name, [])
-  }
-  libraries.FlashLoanLogic = await deploy('FlashLoanLogic', [], libraries)
+  // 1-2. Addresses provider, access control, logic libraries.
+  const { addressesProvider, aclManager, libraries } = await deployProviderAclAndLibraries(
+    deploy,
+    write,
+    admin,
+    'Undertow Devnet',
+    [
+      'SupplyLogic',
+      'BorrowLogic',
+      'LiquidationLogic',
+      'EModeLogic',
+      'BridgeLogic',
+      'PoolLogic',
+      'ConfiguratorLogic',
+    ],
+  )
 
   // 3. Pool and configurator implementations; the provider creates and initializes the proxies.
   const poolImpl = await deploy('Pool', [addressesProvider], libraries)

@@ -11,6 +11,7 @@ import { linkBytecode } from './aaveArtifacts.js'
 import {
   configureRiskParameters,
   type DevnetAddresses,
+  deployProviderAclAndLibraries,
   deployTokensAndFeeds,
   readDevnetReserves,
 } from './deployAaveMarket.js'
@@ -39,24 +40,13 @@ export async function deployOriginMarket(
     gas?: bigint,
   ) => callWrite(client, admin, to, artifacts[name].abi, functionName as never, args as never, gas)
 
-  const addressesProvider = await deploy('PoolAddressesProvider', ['Undertow Devnet 3.6', admin])
-  await write(addressesProvider, 'PoolAddressesProvider', 'setACLAdmin', [admin])
-  const aclManager = await deploy('ACLManager', [addressesProvider])
-  await write(addressesProvider, 'PoolAddressesProvider', 'setACLManager', [aclManager])
-  for (const role of ['addPoolAdmin', 'addEmergencyAdmin', 'addRiskAdmin', 'addAssetListingAdmin']) {
-    await write(aclManager, 'ACLManager', role, [admin])
-  }
-  const libraries: Record<string, Address> = {}
-  for (const name of [
-    'SupplyLogic',
-    'BorrowLogic',
-    'LiquidationLogic',
-    'PoolLogic',
-    'ConfiguratorLogic',
-  ] as const) {
-    libraries[name] = await deploy(name, [])
-  }
-  libraries.FlashLoanLogic = await deploy('FlashLoanLogic', [], libraries)
+  const { addressesProvider, aclManager, libraries } = await deployProviderAclAndLibraries(
+    deploy,
+    write,
+    admin,
+    'Undertow Devnet 3.6',
+    ['SupplyLogic', 'BorrowLogic', 'LiquidationLogic', 'PoolLogic', 'ConfiguratorLogic'],
+  )
 
   // 3.6: one rate strategy contract for the whole Pool, fixed at construction.
   const rateStrategy = await deploy('DefaultReserveInterestRateStrategyV2', [addressesProvider])

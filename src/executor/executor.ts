@@ -59,7 +59,9 @@ interface InFlight {
   sentBlock: bigint
   submittedAt: number
   budgetBase: bigint
-  /** Set once the transaction was replaced by a 0-value self-transfer (a stale backrun). */
+  /** Set once a cancel was decided (before it is sent, so two updates cannot send two). */
+  cancelling?: boolean
+  /** The 0-value self-transfer that replaced this (stale) backrun. */
   cancelHash?: Hex
 }
 
@@ -196,12 +198,13 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     inFlightCount: () => inFlight.size,
     inFlightBackruns: () =>
       [...inFlight.entries()]
-        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelHash && e.hashes.length > 0)
+        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelling && e.hashes.length > 0)
         .map(([key]) => key),
 
     async cancel(accountKey, reason) {
       const entry = inFlight.get(accountKey.toLowerCase())
-      if (!entry || entry.cancelHash || entry.hashes.length === 0 || !account) return false
+      if (!entry || entry.cancelling || entry.hashes.length === 0 || !account) return false
+      entry.cancelling = true
       const bid = bumpGas(entry.bid)
       try {
         const hash = await sendRaw({ nonce: entry.nonce, to: account.address, data: '0x', gas: 21_000n, bid })
@@ -215,7 +218,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         )
         return true
       } catch (error) {
-        // Most likely already mined: its receipt settles it.
+        // Most likely already mined: its receipt settles it (and no other cancel is tried).
         metrics.rpcErrors.inc({ stage: 'cancel' })
         log.warn({ account: entry.opportunity.account, err: errorText(error) }, 'cancel rejected')
         return false
@@ -421,7 +424,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           continue
         }
         // Stuck for N blocks (a backrun too: its oracle update has landed or never will): bump.
-        if (!entry.cancelHash && header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
+        if (!entry.cancelling && header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
           const bumped = bumpGas(entry.bid)
           const worst = gasCostBase(entry.gasLimit, bumped.maxFeePerGas, strategy.nativePriceBase())
           if (bumped.maxFeePerGas > settings.maxFeePerGasWei || worst > entry.budgetBase) continue

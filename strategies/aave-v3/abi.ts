@@ -18,7 +18,6 @@ export const poolAbi = parseAbi([
   'function getUserEMode(address user) view returns (uint256)',
   'function getEModeCategoryData(uint8 id) view returns (EModeCategory)',
   'function getEModeCategoryCollateralBitmap(uint8 id) view returns (uint128)',
-  'function getEModeCategoryBorrowableBitmap(uint8 id) view returns (uint128)',
   'function getEModeCategoryLtvzeroBitmap(uint8 id) view returns (uint128)',
   'function getLiquidationGracePeriod(address asset) view returns (uint40)',
   'function getReserveDeficit(address asset) view returns (uint256)',
@@ -113,7 +112,6 @@ export const poolConfiguratorAbi = parseAbi([
   'event LiquidationGracePeriodChanged(address indexed asset, uint40 gracePeriodUntil)',
   'event LiquidationGracePeriodDisabled(address indexed asset)',
   'event AssetCollateralInEModeChanged(address indexed asset, uint8 categoryId, bool collateral)',
-  'event AssetBorrowableInEModeChanged(address indexed asset, uint8 categoryId, bool borrowable)',
   'event AssetLtvzeroInEModeChanged(address indexed asset, uint8 categoryId, bool ltvzero)',
   'event ReserveInterestRateStrategyChanged(address indexed asset, address oldStrategy, address newStrategy)',
 ])

@@ -88,13 +88,14 @@ export function applyLogs(
   const pool = market.pool.toLowerCase()
   const configurator = market.configurator.toLowerCase()
   const oracle = market.oracle.toLowerCase()
+  const rules = marketRules(market)
   for (const log of logs) {
     const address = log.address.toLowerCase()
     const token = market.tokens.get(address)
     if (token) {
-      applyTokenLog(market, token.reserveId, token.kind, log, timestamp, result)
+      applyTokenLog(market, rules, token.reserveId, token.kind, log, timestamp, result)
     } else if (address === pool) {
-      applyPoolLog(market, log, timestamp, result)
+      applyPoolLog(market, rules, log, timestamp, result)
     } else if (address === configurator) {
       applyConfiguratorLog(market, log, result)
     } else if (address === oracle || market.sources.has(address)) {
@@ -106,6 +107,7 @@ export function applyLogs(
 
 function applyTokenLog(
   market: MarketState,
+  rules: AaveRules,
   reserveId: number,
   kind: 'aToken' | 'variableDebt' | 'stableDebt',
   log: ChainLog,
@@ -119,7 +121,6 @@ function applyTokenLog(
     applyStableDebtLog(market, reserveId, event.eventName, a, timestamp, result)
     return
   }
-  const rules = marketRules(market)
   const balances = (p: AccountPosition) => (kind === 'aToken' ? p.scaledCollateral : p.scaledDebt)
   if (event.eventName === 'Mint' || event.eventName === 'Burn') {
     // ScaledBalanceTokenBase: Mint's value - balanceIncrease is the change (negative when a burn's
@@ -207,7 +208,13 @@ function applyStableDebtLog(
   }
 }
 
-function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, result: ApplyResult) {
+function applyPoolLog(
+  market: MarketState,
+  rules: AaveRules,
+  log: ChainLog,
+  timestamp: bigint,
+  result: ApplyResult,
+) {
   const event = decode(poolEventsAbi, log)
   if (!event) return
   const a = event.args
@@ -242,7 +249,6 @@ function applyPoolLog(market: MarketState, log: ChainLog, timestamp: bigint, res
       return
     }
     case 'LiquidationCall': {
-      const rules = marketRules(market)
       const collateral = reserveByAsset(market, a.collateralAsset)
       if (rules.liquidationUpdatesCollateralState && a.receiveAToken === true && collateral) {
         if (updateStateSilently(market, collateral, timestamp, rules))
@@ -304,7 +310,6 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
   }
   if (
     event.eventName === 'AssetCollateralInEModeChanged' ||
-    event.eventName === 'AssetBorrowableInEModeChanged' ||
     event.eventName === 'AssetLtvzeroInEModeChanged'
   ) {
     // v3.2+ (LTV-zero: v3.6): one reserve's bit in one category's bitmap.
@@ -315,13 +320,8 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
       result.reloadNeeded.push(`${event.eventName} for an unknown reserve or category ${id}`)
       return
     }
-    const field =
-      event.eventName === 'AssetCollateralInEModeChanged'
-        ? 'collateralBitmap'
-        : event.eventName === 'AssetBorrowableInEModeChanged'
-          ? 'borrowableBitmap'
-          : 'ltvzeroBitmap'
-    const on = (a.collateral ?? a.borrowable ?? a.ltvzero) as boolean
+    const field = event.eventName === 'AssetCollateralInEModeChanged' ? 'collateralBitmap' : 'ltvzeroBitmap'
+    const on = (a.collateral ?? a.ltvzero) as boolean
     const bit = 1n << BigInt(reserve.id)
     const bitmap = category[field] ?? 0n
     category[field] = on ? bitmap | bit : bitmap & ~bit

@@ -211,28 +211,24 @@ export async function loadMarket(
     })
   })
   if (rules.eModeBitmaps) {
-    // v3.2+: membership is per category, as reserve-id bitmaps.
+    // v3.2+: membership is per category, as reserve-id bitmaps. (The borrowable bitmap only
+    // restricts new borrows, which the health math never needs.)
     const ids = [...eModes.keys()]
     const bitmaps = await readMany(
       client,
       ids.flatMap((id) =>
-        (
-          [
-            'getEModeCategoryCollateralBitmap',
-            'getEModeCategoryBorrowableBitmap',
-            'getEModeCategoryLtvzeroBitmap',
-          ] as const
-        ).map((functionName) => ({ address: pool, abi: poolAbi, functionName, args: [id] })),
+        (['getEModeCategoryCollateralBitmap', 'getEModeCategoryLtvzeroBitmap'] as const).map(
+          (functionName) => ({ address: pool, abi: poolAbi, functionName, args: [id] }),
+        ),
       ),
       opts,
     )
     ids.forEach((id, i) => {
-      const [collateral, borrowable, ltvzero] = bitmaps.slice(i * 3, i * 3 + 3)
-      if (typeof collateral !== 'bigint' || typeof borrowable !== 'bigint' || typeof ltvzero !== 'bigint')
+      const [collateral, ltvzero] = bitmaps.slice(i * 2, i * 2 + 2)
+      if (typeof collateral !== 'bigint' || typeof ltvzero !== 'bigint')
         throw new FatalError(`cannot read the bitmaps of eMode category ${id}`)
       const category = eModes.get(id) as EModeCategory
       category.collateralBitmap = collateral
-      category.borrowableBitmap = borrowable
       category.ltvzeroBitmap = ltvzero
     })
   }

@@ -10,7 +10,6 @@ import {
   mulDivCeil,
   mulDivDown,
   percentDiv,
-  percentDivCeil,
   percentMul,
   RAY,
   rayMul,
@@ -18,6 +17,7 @@ import {
 } from '../../src/math/fixedPoint.js'
 import {
   type AaveRules,
+  closeFactorBpsV3_0,
   inGracePeriodV3_1,
   leavesDustV3_3,
   maxLiquidatableDebtV3_3,
@@ -321,8 +321,7 @@ function availableCollateral(
   if (maxCollateral > balance) {
     collateralAmount = balance
     const value = (collateralPrice * collateralAmount * debtUnit) / (debtPrice * collateralUnit)
-    // v3.5 rounds the debt for the whole balance up; v3.0 half-up.
-    debtNeeded = view.rules.liquidation === 'v3.3' ? percentDivCeil(value, bonus) : percentDiv(value, bonus)
+    debtNeeded = view.rules.rounding.debtForCollateral(value, bonus)
   } else {
     collateralAmount = maxCollateral
     debtNeeded = debt
@@ -412,7 +411,7 @@ function quoteLiquidationV3_0(
   if (collateral.liquidationThreshold === 0n || !isUsingAsCollateral(position, collateralId)) return undefined
   const userTotalDebt = reserveDebtBalance(view, position, debtId)
   if (userTotalDebt === 0n) return undefined
-  const closeFactorBps = healthFactor > 950_000_000_000_000_000n ? 5_000n : 10_000n
+  const closeFactorBps = closeFactorBpsV3_0(healthFactor)
   const maxDebt = percentMul(userTotalDebt, closeFactorBps)
   const debtToLiquidate = requestedDebt > maxDebt ? maxDebt : requestedDebt
   const prices = pairPrices(view, position, collateralId, debtId)

@@ -6,10 +6,17 @@
  * Supported: v3.0.x (`@aave/core-v3`, POOL_REVISION 1-2) and v3.6 (aave-v3-origin 3.6.0,
  * POOL_REVISION 10). Revisions in between (v3.1-v3.5) carry only part of these changes and are
  * refused rather than guessed: each is a new rule set here once it is verified against a chain.
+ *
+ * Two v3.6 changes need no rule here because the mirror follows the Pool's events rather than
+ * re-deriving them: aTokens received by transfer or liquidation are no longer enabled as collateral
+ * (the mirror sets the collateral bit only on ReserveUsedAsCollateralEnabled), and bad debt is
+ * burned as deficit (the debt token Burn events say so).
  */
 import {
   mulDivCeil,
   mulDivDown,
+  percentDiv,
+  percentDivCeil,
   percentMul,
   percentMulFloor,
   RAY,
@@ -62,6 +69,8 @@ export interface BalanceRounding {
   healthFactor(totalCollateral: bigint, weightedThreshold: bigint, totalDebt: bigint): bigint
   /** GenericLogic.calculateAvailableBorrows before subtracting the debt. */
   borrowingPower(totalCollateral: bigint, avgLtv: bigint): bigint
+  /** LiquidationLogic: the debt a whole collateral balance covers, `value` divided by the bonus. */
+  debtForCollateral(value: bigint, bonus: bigint): bigint
 }
 
 /** v3.0: half-up rayMul both ways, debt value floored, HF = wadDiv(percentMul(TC, avgLT), debt). */
@@ -74,6 +83,7 @@ export const ROUNDING_V3_0: BalanceRounding = {
     return wadDiv(percentMul(totalCollateral, avgLt), totalDebt)
   },
   borrowingPower: percentMul,
+  debtForCollateral: percentDiv,
 }
 
 /**
@@ -87,6 +97,7 @@ export const ROUNDING_V3_5: BalanceRounding = {
   healthFactor: (_totalCollateral, weightedThreshold, totalDebt) =>
     wadDiv(weightedThreshold, totalDebt) / 10_000n,
   borrowingPower: percentMulFloor,
+  debtForCollateral: percentDivCeil,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,8 +227,6 @@ export interface AaveRules {
    * v3.1+ when the scaled balance reaches 0 (the burn returns noMoreDebt).
    */
   borrowingClearedWhen: 'debt-zero' | 'scaled-zero'
-  /** v3.6: aTokens received by transfer or liquidation are not enabled as collateral. */
-  receivedATokensEnableCollateral: boolean
   /**
    * v3.6 LiquidationLogic runs the collateral reserve's updateState up front; with receiveAToken
    * no ReserveDataUpdated follows for it, so the mirror must advance its indexes itself (v3.0
@@ -239,7 +248,6 @@ export const RULES_V3_0: AaveRules = {
   stableDebt: true,
   scaledAfterEvent: (scaled, signedAmount, index) => scaledAfterEventV3_0(scaled, signedAmount, index),
   borrowingClearedWhen: 'debt-zero',
-  receivedATokensEnableCollateral: true,
   liquidationUpdatesCollateralState: false,
 }
 
@@ -256,7 +264,6 @@ export const RULES_V3_6: AaveRules = {
   stableDebt: false,
   scaledAfterEvent: scaledAfterEventV3_5,
   borrowingClearedWhen: 'scaled-zero',
-  receivedATokensEnableCollateral: false,
   liquidationUpdatesCollateralState: true,
 }
 

@@ -45,12 +45,10 @@ export interface EModeCategory {
   priceSource: Address
   label: string
   /**
-   * v3.2+: reserve ids (bit i = reserve id i) that count as collateral in the category, that can be
-   * borrowed in it, and (v3.6) whose LTV is zero in it. Absent on v3.0, where membership is the
-   * reserve's own eModeCategory.
+   * v3.2+: reserve ids (bit i = reserve id i) that count as collateral in the category, and (v3.6)
+   * whose LTV is zero in it. Absent on v3.0, where membership is the reserve's own eModeCategory.
    */
   collateralBitmap?: bigint
-  borrowableBitmap?: bigint
   ltvzeroBitmap?: bigint
 }
 

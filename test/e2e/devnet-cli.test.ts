@@ -124,6 +124,7 @@ describe('undertow devnet', () => {
       [['devnet', 'price', '--devnet', bad, 'WETH', '1'], /not valid JSON/],
       [['devnet', 'warp', '--devnet', file, '--seconds', '-3'], /expected a whole number/],
       [['devnet', '--accounts', 'many'], /expected a whole number/],
+      [['devnet', '--aave', '3.9'], /expected one of 3\.0, 3\.6, got "3\.9"/],
       [['devnet', 'fund', '--devnet', file, '0x1234'], /not an address/],
     ]
     for (const [args, message] of cases) await expectOneLineError(args, message)

@@ -57,5 +57,9 @@ describe('market presets', () => {
       ],
       /pass either --market or --addresses-provider, not both/,
     )
+    await expectOneLineError(
+      ['accounts', '--market', 'AaveV3Base', '--chain-id', '1', '--rpc', anvil.rpcUrl],
+      /market AaveV3Base is on chain 8453, but the chain id is set to 1/,
+    )
   })
 })

@@ -125,7 +125,6 @@ describe('v3.6 account data', () => {
     priceSource: '0x0000000000000000000000000000000000000000',
     label: 'ETH',
     collateralBitmap: 0b011n,
-    borrowableBitmap: 0b001n,
     ltvzeroBitmap: 0b000n,
   })
   const p = pos({
