@@ -1,8 +1,8 @@
 /** A synthetic Aave market with N accounts (seeded), for benchmarks that need no chain. */
 
-import { DEVNET_EMODES, DEVNET_RESERVES } from '../src/devnet/marketSpec.js'
-import { createRandom } from '../src/devnet/seedAccounts.js'
-import { RAY } from '../src/math/fixedPoint.js'
+import { createRandom } from '../src/devnet/random.js'
+import { DEVNET_EMODES, DEVNET_RESERVES } from '../strategies/aave-v3/devnet/marketSpec.js'
+import { RAY } from '../strategies/aave-v3/fixedPoint.js'
 import type { AccountPosition, MarketState, ReserveState } from '../strategies/aave-v3/state.js'
 
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as `0x${string}`

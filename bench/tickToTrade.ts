@@ -13,9 +13,11 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { parseConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
 import { DEMO_LIQUIDATOR_KEY, sendPendingPrice } from '../src/demo.js'
-import { executePlan, seededAccount } from '../src/devnet/seedAccounts.js'
-import { devnetInfo, fundAccount, startDevnet } from '../src/devnet/startDevnet.js'
+import { devnetInfo } from '../src/devnet/devnetFile.js'
 import { createLogger } from '../src/logger.js'
+import { aaveDevnet, fundAccount, startAaveDevnet } from '../strategies/aave-v3/devnet/index.js'
+import { executePlan, seededAccount } from '../strategies/aave-v3/devnet/seedAccounts.js'
+import { registry } from '../strategies/index.js'
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -23,7 +25,7 @@ const percentile = (values: number[], p: number) => {
 }
 
 export async function benchTickToTrade(events = 220): Promise<string[]> {
-  const devnet = await startDevnet({ accounts: 0 })
+  const devnet = await startAaveDevnet({ accounts: 0 })
   try {
     // Victim j: 10 WETH, USDC debt that makes it liquidatable below 1935 - 2j USD per WETH.
     const plans = Array.from({ length: events }, (_, j) => ({
@@ -49,6 +51,7 @@ export async function benchTickToTrade(events = 220): Promise<string[]> {
     const config = parseConfig(
       { devnet: join(dir, 'devnet.json'), dataDir: join(dir, 'data'), minProfitUsd: '1' },
       env,
+      registry,
     )
     const daemon = await startDaemon(
       config,
@@ -75,7 +78,11 @@ export async function benchTickToTrade(events = 220): Promise<string[]> {
       throw new Error('the daemon did not settle after 50 blocks')
     }
     for (let i = 0; i < events; i++) {
-      const hash = await sendPendingPrice(devnet, 'WETH', (1935 - 2 * i - 1).toString())
+      const hash = await sendPendingPrice(
+        { devnet, provider: aaveDevnet },
+        'WETH',
+        (1935 - 2 * i - 1).toString(),
+      )
       const deadline = Date.now() + 10_000
       let sample: { ms: number } | undefined
       while (!sample && Date.now() < deadline) {

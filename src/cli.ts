@@ -3,14 +3,17 @@
  * The `undertow` command line. This module is the process's error boundary: a UsageError or
  * FatalError prints one line and exits non-zero; nothing prints a stack trace unless UNDERTOW_DEBUG=1.
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
+import { registry } from '../strategies/index.js'
 import { registerAccountsCommand } from './commands/accounts.js'
 import { registerBacktestCommands } from './commands/backtest.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDevnetCommand } from './commands/devnet.js'
-import { registerMarketsCommand } from './commands/markets.js'
 import { registerRunCommand } from './commands/run.js'
 import { errorText, redact, UndertowError, UsageError } from './errors.js'
+import type { StrategyRegistry } from './strategyModule.js'
 
 /** Resolves on the first SIGINT or SIGTERM (the one place that listens for them). */
 function waitForSignal(): Promise<void> {
@@ -25,20 +28,21 @@ function waitForSignal(): Promise<void> {
   })
 }
 
-export function buildProgram(): Command {
+/** The composition root: the only place in src/ that takes the strategy registry from strategies/. */
+export function buildProgram(strategies: StrategyRegistry = registry): Command {
   const program = new Command()
     .name('undertow')
-    .description('Competitive liquidation keeper for cross-margin lending protocols')
+    .description('Competitive liquidation keeper for cross-margin protocols')
     .version('0.1.0')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-  registerDevnetCommand(program, waitForSignal)
-  registerDemoCommand(program)
-  registerAccountsCommand(program, process.env)
-  registerMarketsCommand(program)
-  registerRunCommand(program, process.env, waitForSignal)
-  registerBacktestCommands(program, process.env)
+  registerDevnetCommand(program, strategies, waitForSignal)
+  registerDemoCommand(program, strategies)
+  registerAccountsCommand(program, strategies, process.env)
+  registerRunCommand(program, strategies, process.env, waitForSignal)
+  registerBacktestCommands(program, strategies, process.env)
+  for (const module of strategies.modules) module.registerCommands?.(program)
   for (const command of program.commands) {
     command.exitOverride()
     for (const sub of command.commands) sub.exitOverride()
@@ -78,8 +82,18 @@ export function reportError(error: unknown): number {
   return 1
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /cli\.(ts|js)$/.test(process.argv[1])
-if (invokedDirectly) {
+/** True when this file is the program (also through a symlink: npm's bin links, npx, npm i -g). */
+function invokedDirectly(): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (invokedDirectly()) {
   main(process.argv).then(
     (code) => process.exit(code),
     (error: unknown) => process.exit(reportError(error)),

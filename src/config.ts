@@ -5,43 +5,26 @@
  */
 
 import { readFileSync } from 'node:fs'
-import { type Address, getAddress, isAddress } from 'viem'
 import { z } from 'zod'
-import { findMarketPreset, type MarketPreset, marketPresets } from '../strategies/aave-v3/marketPresets.js'
-import { readDevnetFile } from './devnet/startDevnet.js'
+import { readDevnetFile } from './devnet/devnetFile.js'
 import { UsageError } from './errors.js'
+import type { ResolvedTarget, StrategyModule, StrategyRegistry } from './strategyModule.js'
 
-const address = z
-  .string()
-  .refine((v) => isAddress(v, { strict: false }), 'not an address')
-  .transform((v) => getAddress(v))
 const decimalString = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const s = String(v).trim()
   if (!/^\d+(\.\d+)?$/.test(s))
     ctx.addIssue({ code: 'custom', message: `expected a non-negative decimal number, got "${s}"` })
   return s
 })
-const blockNumber = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, 'expected a block number')])
-  .transform((v) => BigInt(v))
 const url = z.string().refine((v) => /^(https?|wss?):\/\/./.test(v), 'expected an http(s):// or ws(s):// URL')
-
-export const STRATEGIES = ['aave-v3'] as const
 
 const fileSchema = z.strictObject({
   strategy: z.string().optional(),
   chainId: z.number().int().positive().optional(),
   devnet: z.string().optional(),
   rpc: z.strictObject({ http: z.string().optional(), ws: z.string().optional() }).optional(),
-  market: z
-    .strictObject({
-      /** An address-book preset (AaveV3Ethereum, …) instead of an addressesProvider. */
-      preset: z.string().optional(),
-      addressesProvider: address.optional(),
-      fromBlock: blockNumber.optional(),
-      multicall: address.optional(),
-    })
-    .optional(),
+  /** The strategy's own section, validated by its module's schema once the strategy is known. */
+  market: z.unknown().optional(),
   execution: z
     .strictObject({
       privateKeyEnv: z
@@ -66,13 +49,14 @@ const fileSchema = z.strictObject({
 export type ConfigFile = z.input<typeof fileSchema>
 
 export interface Config {
-  strategy: (typeof STRATEGIES)[number]
+  strategy: string
+  /** The strategy's module, from the registry. */
+  module: StrategyModule<unknown>
+  /** Its options, its deployment's identity and the first block to index. */
+  target: ResolvedTarget<unknown>
   chainId: number | undefined
   rpcHttp: string
   rpcWs: string | undefined
-  addressesProvider: Address
-  multicall: Address | undefined
-  fromBlock: bigint
   execution: {
     privateKeyEnv: string
     minProfitUsd: string
@@ -98,10 +82,9 @@ export interface ConfigFlags {
   rpcWs?: string
   chainId?: number
   strategy?: string
-  addressesProvider?: string
-  market?: string
   fromBlock?: bigint
-  multicall?: string
+  /** Values of the strategies' own flags (--market, …), by name. */
+  strategyFlags?: Record<string, unknown>
   privateKeyEnv?: string
   minProfitUsd?: string
   dryRun?: boolean
@@ -110,21 +93,10 @@ export interface ConfigFlags {
   dataDir?: string
 }
 
-function resolvePreset(name: string): MarketPreset {
-  const preset = findMarketPreset(name)
-  if (!preset) {
-    const names = marketPresets().map((p) => p.name)
-    throw new UsageError(
-      `unknown market "${name}" (${names.length} presets from @aave-dao/aave-address-book: ${names.slice(0, 6).join(', ')}, …; list them with: undertow markets)`,
-    )
-  }
-  return preset
-}
-
-function describeIssue(error: z.ZodError): string {
+function describeIssue(error: z.ZodError, prefix: string[] = []): string {
   const issue = error.issues[0]
   if (!issue) return 'invalid configuration'
-  const path = issue.path.join('.') || '(root)'
+  const path = [...prefix, ...issue.path.map(String)].join('.') || '(root)'
   if (issue.code === 'unrecognized_keys')
     return `unknown key ${issue.keys.map((k) => (path === '(root)' ? k : `${path}.${k}`)).join(', ')}`
   return `${path}: ${issue.message}`
@@ -163,7 +135,11 @@ function resolveSecret(
   return resolved
 }
 
-export function parseConfig(flags: ConfigFlags, env: Record<string, string | undefined>): Readonly<Config> {
+export function parseConfig(
+  flags: ConfigFlags,
+  env: Record<string, string | undefined>,
+  registry: StrategyRegistry,
+): Readonly<Config> {
   const file: ConfigFile = flags.config ? readConfigFile(flags.config) : {}
   const devnetPath = flags.devnet ?? file.devnet
   // A devnet named by a flag ranks with flags (above the file); one named in the file ranks below
@@ -171,10 +147,14 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
   const devnetFlag = flags.devnet ? readDevnetFile(flags.devnet) : undefined
   const devnetFile = !flags.devnet && file.devnet ? readDevnetFile(file.devnet) : undefined
 
-  const strategy = flags.strategy ?? file.strategy ?? 'aave-v3'
-  if (!(STRATEGIES as readonly string[]).includes(strategy)) {
-    throw new UsageError(`unknown strategy "${strategy}" (available: ${STRATEGIES.join(', ')})`)
-  }
+  const strategy =
+    flags.strategy ?? file.strategy ?? devnetFlag?.protocol ?? devnetFile?.protocol ?? registry.defaultName
+  const module = registry.find(strategy)
+  const devnetInfo = devnetFlag ?? devnetFile
+  if (devnetInfo?.protocol !== undefined && devnetInfo.protocol !== strategy)
+    throw new UsageError(
+      `the devnet ${devnetPath} runs ${devnetInfo.protocol}, but the strategy is ${strategy}`,
+    )
   const rpcHttp =
     flags.rpcHttp ??
     devnetFlag?.rpcUrl ??
@@ -198,37 +178,24 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
     if (value !== undefined && !url.safeParse(value).success)
       throw new UsageError(`${name} is not an http(s):// or ws(s):// URL`)
   }
-  if (flags.market !== undefined && flags.addressesProvider !== undefined)
-    throw new UsageError('pass either --market or --addresses-provider, not both')
-  if (file.market?.preset !== undefined && file.market.addressesProvider !== undefined)
-    throw new UsageError('set either market.preset or market.addressesProvider in the config, not both')
-  const presetName = flags.market ?? (flags.addressesProvider === undefined ? file.market?.preset : undefined)
-  const preset = presetName !== undefined ? resolvePreset(presetName) : undefined
-  const providerRaw =
-    flags.addressesProvider ??
-    preset?.addressesProvider ??
-    devnetFlag?.addresses.addressesProvider ??
-    file.market?.addressesProvider ??
-    devnetFile?.addresses.addressesProvider
-  if (!providerRaw)
-    throw new UsageError(
-      'no market: pass --market NAME or --addresses-provider, set market.preset or market.addressesProvider, or use --devnet FILE',
-    )
-  if (!isAddress(providerRaw, { strict: false }))
-    throw new UsageError(`--addresses-provider is not an address: "${providerRaw}"`)
-  const multicallRaw =
-    flags.multicall ??
-    devnetFlag?.addresses.batchReader ??
-    file.market?.multicall ??
-    preset?.multicall ??
-    devnetFile?.addresses.batchReader
-  if (multicallRaw !== undefined && !isAddress(multicallRaw, { strict: false }))
-    throw new UsageError(`--multicall is not an address: "${multicallRaw}"`)
-  const explicitChainId = flags.chainId ?? file.chainId
-  if (preset && explicitChainId !== undefined && explicitChainId !== preset.chainId)
-    throw new UsageError(
-      `market ${preset.name} is on chain ${preset.chainId}, but the chain id is set to ${explicitChainId}`,
-    )
+  let section: unknown
+  if (file.market !== undefined) {
+    const parsed = module.marketSchema.safeParse(file.market)
+    if (!parsed.success)
+      throw new UsageError(`config file ${flags.config}: ${describeIssue(parsed.error, ['market'])}`)
+    section = parsed.data
+  }
+  const target = module.resolveTarget({
+    section,
+    flags: flags.strategyFlags ?? {},
+    devnet: devnetFlag
+      ? { info: devnetFlag, rank: 'flag' }
+      : devnetFile
+        ? { info: devnetFile, rank: 'file' }
+        : undefined,
+    chainId: flags.chainId ?? file.chainId,
+    fromBlock: flags.fromBlock,
+  })
   const chainIdEnv = env.UNDERTOW_CHAIN_ID !== undefined ? Number(env.UNDERTOW_CHAIN_ID) : undefined
   if (chainIdEnv !== undefined && !(Number.isInteger(chainIdEnv) && chainIdEnv > 0))
     throw new UsageError('UNDERTOW_CHAIN_ID is not a positive integer')
@@ -242,23 +209,18 @@ export function parseConfig(flags: ConfigFlags, env: Record<string, string | und
 
   const e = file.execution ?? {}
   const config: Config = {
-    strategy: strategy as Config['strategy'],
+    strategy,
+    module,
+    target,
     chainId:
       flags.chainId ??
-      preset?.chainId ??
+      target.chainId ??
       devnetFlag?.chainId ??
       chainIdEnv ??
       file.chainId ??
       devnetFile?.chainId,
     rpcHttp,
     rpcWs,
-    addressesProvider: getAddress(providerRaw),
-    multicall: multicallRaw ? getAddress(multicallRaw) : undefined,
-    fromBlock:
-      flags.fromBlock ??
-      (devnetFlag ? 0n : undefined) ??
-      (file.market?.fromBlock as bigint | undefined) ??
-      0n,
     execution: {
       privateKeyEnv: flags.privateKeyEnv ?? e.privateKeyEnv ?? 'UNDERTOW_PRIVATE_KEY',
       minProfitUsd: String(minProfitUsd),

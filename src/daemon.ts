@@ -5,9 +5,9 @@
 import type { Server } from 'node:http'
 import { type Hex, type LocalAccount, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { createAaveV3Strategy } from '../strategies/aave-v3/index.js'
-import type { MarketState } from '../strategies/aave-v3/state.js'
 import { connectHttp } from './chain/connect.js'
+import { createFastClient } from './chain/fastClient.js'
+import { createChainFollower } from './chain/followChain.js'
 import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
@@ -16,13 +16,13 @@ import { displayUrl, errorText, FatalError, UsageError } from './errors.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
-import { loadSnapshot, saveSnapshot } from './store/snapshotStore.js'
+import { createSnapshotWriter, loadSnapshot } from './store/snapshotStore.js'
 import type { Strategy } from './types.js'
 
 export interface Daemon {
   engine: Engine
   executor: Executor
-  strategy: Strategy & { market(): MarketState }
+  strategy: Strategy
   metrics: Metrics
   watcher: ChainWatcher
   /** 'snapshot' when resumed from disk, 'backfill' when built from logs. */
@@ -84,14 +84,14 @@ export async function startDaemon(
     })
   }
 
-  const market = config.addressesProvider
-  let restored: MarketState | undefined
-  const snapshot = loadSnapshot(config.dataDir, { strategy: config.strategy, chainId, market })
+  const target = config.target.id
+  let restored: unknown
+  const snapshot = loadSnapshot(config.dataDir, { strategy: config.strategy, chainId, market: target })
   if (snapshot.status === 'ok') {
     const canonical = await client
       .getBlock({ blockNumber: BigInt(snapshot.meta.blockNumber) })
       .catch(() => undefined)
-    if (canonical?.hash === snapshot.meta.blockHash) restored = snapshot.state as MarketState
+    if (canonical?.hash === snapshot.meta.blockHash) restored = snapshot.state
     else
       log.warn(
         { block: snapshot.meta.blockNumber },
@@ -103,22 +103,31 @@ export async function startDaemon(
     log.warn({ reason: snapshot.reason }, 'snapshot is for another chain or market; rebuilding')
   }
 
-  const strategy = await createAaveV3Strategy({
-    client,
-    addressesProvider: config.addressesProvider,
-    multicallAddress: config.multicall,
-    fromBlock: config.fromBlock,
-    log: log.child({ component: 'aave-v3' }),
-    restored,
-  })
+  const strategyLog = log.child({ component: config.strategy })
+  const start = { fromBlock: config.target.fromBlock }
+  let strategy: Strategy
+  try {
+    strategy = await config.module.create({ client, log: strategyLog }, config.target.options, {
+      ...start,
+      restored,
+    })
+  } catch (error) {
+    if (restored === undefined) throw error
+    log.warn({ err: errorText(error) }, 'snapshot cannot be restored; rebuilding from logs')
+    restored = undefined
+    strategy = await config.module.create({ client, log: strategyLog }, config.target.options, start)
+  }
+  const follower = createChainFollower({ client, strategy, log: log.child({ component: 'chain' }) })
+  const snapshots = createSnapshotWriter(config.dataDir, (error) =>
+    log.error({ err: errorText(error) }, 'snapshot write failed'),
+  )
   const persist = () => {
     const head = strategy.head
-    saveSnapshot(
-      config.dataDir,
+    snapshots.save(
       {
         strategy: config.strategy,
         chainId,
-        market,
+        market: target,
         blockNumber: head.number.toString(),
         blockHash: head.hash,
       },
@@ -127,14 +136,14 @@ export async function startDaemon(
   }
   const executor = createExecutor({
     client,
-    ws,
+    fastClient: createFastClient(client, ws),
     account: signer,
     strategy,
     log: log.child({ component: 'executor' }),
     metrics,
     settings: {
       chainId,
-      minProfitBase: parseUnits(config.execution.minProfitUsd, 8),
+      minProfitBase: parseUnits(config.execution.minProfitUsd, strategy.baseDecimals),
       priorityFeeShareBps: BigInt(config.execution.priorityFeeShareBps),
       maxFeePerGasWei: parseUnits(config.execution.maxFeePerGasGwei, 9),
       replaceAfterBlocks: config.execution.replaceAfterBlocks,
@@ -145,6 +154,7 @@ export async function startDaemon(
   await executor.prepare()
   const createdEngine = createEngine({
     strategy,
+    sync: (header) => follower.sync(header),
     executor,
     log: log.child({ component: 'engine' }),
     metrics,
@@ -183,7 +193,8 @@ export async function startDaemon(
   log.info(
     {
       chainId,
-      pool: strategy.market().pool,
+      strategy: config.strategy,
+      target: strategy.describe(),
       accounts: strategy.accountCount(),
       liquidator: executor.address,
       dryRun: config.execution.dryRun,
@@ -199,6 +210,7 @@ export async function startDaemon(
     startedFrom: restored ? 'snapshot' : 'backfill',
     async stop(timeoutMs = 30_000) {
       await createdEngine.drain(timeoutMs)
+      await snapshots.flush()
       createdWatcher.stop()
       clearInterval(watchdog)
       await ws?.close()

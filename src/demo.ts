@@ -1,73 +1,82 @@
 /**
- * The demo, as a library (the `demo` command and the end-to-end tests use it): an embedded devnet,
- * the daemon running against it, a price shock delivered as pending oracle transactions while
- * blocks are mined on an interval, and the daemon liquidating every profitable underwater account.
+ * The demo, as a library (the `demo` command, the end-to-end tests and the bench use it): an
+ * embedded devnet hosting a protocol, the daemon running against it, a price shock delivered as
+ * pending oracle transactions while blocks are mined on an interval, and the daemon liquidating
+ * every profitable underwater account.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, encodeFunctionData, type Hash, parseUnits } from 'viem'
+import { type Address, type Hash, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { aggregatorAbi } from '../strategies/aave-v3/abi.js'
+import { devActions } from './chain/devActions.js'
+import { sendUnlocked } from './chain/rpc.js'
 import { parseConfig } from './config.js'
 import { type Daemon, startDaemon } from './daemon.js'
-import {
-  DEVNET_ADMIN,
-  type Devnet,
-  devnetInfo,
-  fundAccount,
-  parsePriceE8,
-  reserveOf,
-  startDevnet,
-} from './devnet/startDevnet.js'
+import { devnetInfo } from './devnet/devnetFile.js'
+import { type Devnet, type DevnetOptions, startDevnet } from './devnet/startDevnet.js'
+import { UsageError } from './errors.js'
 import { createLogger, type Logger } from './logger.js'
+import type { DevnetProvider, StrategyRegistry } from './strategyModule.js'
 
 /** anvil's third default account, used as the demo liquidator (a well-known test key, never a real one). */
 export const DEMO_LIQUIDATOR_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'
 
 export interface DemoRun {
   devnet: Devnet
+  provider: DevnetProvider
   daemon: Daemon
   liquidator: Address
   devnetFile: string
   dataDir: string
+  minProfitUsd: string
   stop(): Promise<void>
 }
 
 export async function startDemo(
+  registry: StrategyRegistry,
   options: {
+    protocol?: string
     accounts?: number
     seed?: number
     blockTimeSeconds?: number
     log?: Logger
     minProfitUsd?: string
+    devnetOptions?: DevnetOptions['options']
   } = {},
 ): Promise<DemoRun> {
-  const devnet = await startDevnet({ accounts: options.accounts ?? 50, seed: options.seed ?? 1 })
+  const module = registry.find(options.protocol ?? registry.defaultName, 'protocol')
+  const provider = module.devnet
+  if (!provider) throw new UsageError(`protocol ${module.name} has no devnet deployment`)
+  const devnet = await startDevnet(
+    { name: module.name, devnet: provider },
+    {
+      accounts: options.accounts ?? 50,
+      seed: options.seed ?? 1,
+      ...(options.devnetOptions ? { options: options.devnetOptions } : {}),
+    },
+  )
   try {
     const liquidator = privateKeyToAccount(DEMO_LIQUIDATOR_KEY).address
-    await fundAccount(devnet, liquidator, devnet.client)
+    await provider.fund(devnet.client, devnet, liquidator)
     const dir = mkdtempSync(join(tmpdir(), 'undertow-demo-'))
     const devnetFile = join(dir, 'devnet.json')
     writeFileSync(devnetFile, JSON.stringify(devnetInfo(devnet)))
     const dataDir = join(dir, 'data')
     const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
-    const config = parseConfig(
-      { devnet: devnetFile, dataDir, minProfitUsd: options.minProfitUsd ?? '5' },
-      env,
-    )
+    const minProfitUsd = options.minProfitUsd ?? '5'
+    const config = parseConfig({ devnet: devnetFile, dataDir, minProfitUsd }, env, registry)
     const log = options.log ?? createLogger('warn', { pretty: false, destination: process.stderr })
     const daemon = await startDaemon(config, env, log)
-    await devnet.client.request({
-      method: 'evm_setIntervalMining',
-      params: [options.blockTimeSeconds ?? 1],
-    } as never)
+    await devActions(devnet.client).setIntervalMining({ interval: options.blockTimeSeconds ?? 1 })
     return {
       devnet,
+      provider,
       daemon,
       liquidator,
       devnetFile,
       dataDir,
+      minProfitUsd,
       async stop() {
         await daemon.stop(10_000)
         await devnet.stop()
@@ -81,31 +90,24 @@ export async function startDemo(
 
 /** Sends an oracle update to the mempool without waiting for it: the daemon sees it pending. */
 export async function sendPendingPrice(
-  devnet: Devnet,
+  run: { devnet: Devnet; provider: DevnetProvider },
   symbol: string,
   price: string,
   maxFeeGwei = '5',
 ): Promise<Hash> {
-  const reserve = reserveOf(devnet, symbol)
-  const data = encodeFunctionData({
-    abi: aggregatorAbi,
-    functionName: 'setAnswer',
-    args: [parsePriceE8(price)],
+  const tx = run.provider.priceUpdateTx(run.devnet, symbol, price)
+  return sendUnlocked(run.devnet.client, {
+    ...tx,
+    gas: 200_000n,
+    maxFeePerGas: parseUnits(maxFeeGwei, 9),
+    maxPriorityFeePerGas: parseUnits('1', 9),
   })
-  const tx = {
-    from: DEVNET_ADMIN,
-    to: reserve.aggregator,
-    data,
-    gas: '0x30d40',
-    maxFeePerGas: `0x${parseUnits(maxFeeGwei, 9).toString(16)}`,
-    maxPriorityFeePerGas: `0x${parseUnits('1', 9).toString(16)}`,
-  }
-  return (await devnet.client.request({ method: 'eth_sendTransaction', params: [tx] } as never)) as Hash
 }
 
 /** Waits until no profitable opportunity remains and nothing is in flight for `quietBlocks` heads. */
 export async function waitUntilSettled(run: DemoRun, timeoutMs = 90_000, quietBlocks = 3): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
+  const minProfitBase = parseUnits(run.minProfitUsd, run.daemon.strategy.baseDecimals)
   let quiet = 0
   let lastBlock = -1n
   while (Date.now() < deadline) {
@@ -113,16 +115,12 @@ export async function waitUntilSettled(run: DemoRun, timeoutMs = 90_000, quietBl
     const head = run.daemon.engine.lastHead
     if (!head || head.number === lastBlock) continue
     lastBlock = head.number
-    const pending = (await run.devnet.client.request({ method: 'txpool_status', params: [] } as never)) as {
-      pending: string
-    }
+    const pending = await devActions(run.devnet.client).getTxpoolStatus()
     const open = run.daemon.strategy
       .plan({ timestamp: head.timestamp + 1n, gasPriceWei: (head.baseFeePerGas ?? 0n) + 10n ** 9n })
-      .filter((o) => o.netProfitBase >= parseUnits('5', 8))
+      .filter((o) => o.netProfitBase >= minProfitBase)
     quiet =
-      open.length === 0 && run.daemon.executor.inFlightCount() === 0 && BigInt(pending.pending) === 0n
-        ? quiet + 1
-        : 0
+      open.length === 0 && run.daemon.executor.inFlightCount() === 0 && pending.pending === 0 ? quiet + 1 : 0
     if (quiet >= quietBlocks) return true
   }
   return false

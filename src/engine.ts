@@ -12,7 +12,7 @@ import type { Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { createOpportunityQueue } from './queue/opportunityQueue.js'
-import type { BlockHeader, Opportunity, PendingTx, PredictedPrice, Strategy } from './types.js'
+import type { BlockHeader, Opportunity, PendingTx, PredictedPrice, Strategy, SyncResult } from './types.js'
 
 export interface EngineSettings {
   maxConcurrent: number
@@ -26,6 +26,8 @@ export interface EngineSettings {
 
 export interface EngineDeps {
   strategy: Strategy
+  /** Brings the strategy to a head (the chain follower: logs, gaps, reorgs). */
+  sync(header: BlockHeader): Promise<SyncResult>
   executor: Executor
   log: Logger
   metrics: Metrics
@@ -61,7 +63,7 @@ export function createEngine(deps: EngineDeps): Engine {
   let unhealthy = ''
   /** Oracle updates seen pending since the last head, in arrival order: planned together. */
   let pendingOracle: PredictedPrice[] = []
-  /** Accounts liquidatable under every pending update seen so far (undefined: none pending). */
+  /** Keys liquidatable under every pending update seen so far (undefined: none pending). */
   let liquidatableWithAllPending: Set<string> | undefined
 
   /** A backrun planned on fewer pending updates than are now known is current only if the account
@@ -69,7 +71,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const isCurrent = (opportunity: Opportunity) =>
     !opportunity.dependsOn ||
     liquidatableWithAllPending === undefined ||
-    liquidatableWithAllPending.has(opportunity.account.toLowerCase())
+    liquidatableWithAllPending.has(opportunity.key)
 
   const nextTimestamp = (head: BlockHeader): bigint => {
     const byInterval = head.timestamp + BigInt(Math.max(1, Math.round(blockTimeMs / 1000)))
@@ -83,7 +85,7 @@ export function createEngine(deps: EngineDeps): Engine {
     while (execQueue.size + execQueue.pending < settings.maxConcurrent) {
       const opportunity = queue.pop()
       if (!opportunity) break
-      if (executor.isBusy(opportunity.account)) continue
+      if (executor.isBusy(opportunity.key)) continue
       execQueue
         .add(async () => {
           await executor.execute(opportunity, head, () => isCurrent(opportunity))
@@ -104,7 +106,7 @@ export function createEngine(deps: EngineDeps): Engine {
         (Number(header.timestamp - lastHead.timestamp) * 1000) / Number(header.number - lastHead.number)
       blockTimeMs = blockTimeMs * 0.8 + observed * 0.2
     }
-    const result = await strategy.sync(header)
+    const result = await deps.sync(header)
     // A new block has most likely carried the pending updates; their prices now come from logs.
     pendingOracle = []
     liquidatableWithAllPending = undefined
@@ -181,11 +183,11 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const opportunity of opportunities) queue.upsert(opportunity)
         // A backrun sent on the earlier updates alone may now face a healthy account: cancel it
         // rather than let it revert on chain.
-        const stillLiquidatable = new Set(opportunities.map((o) => o.account.toLowerCase()))
+        const stillLiquidatable = new Set(opportunities.map((o) => o.key))
         liquidatableWithAllPending = stillLiquidatable
-        for (const account of executor.inFlightBackruns())
-          if (!stillLiquidatable.has(account))
-            void executor.cancel(account, `not liquidatable after pending update ${tx.hash}`)
+        for (const key of executor.inFlightBackruns())
+          if (!stillLiquidatable.has(key))
+            void executor.cancel(key, `not liquidatable after pending update ${tx.hash}`)
         dispatch(head)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })

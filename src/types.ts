@@ -1,13 +1,19 @@
 /**
- * The protocol-agnostic vocabulary between collectors, the engine, strategies and executors.
+ * The protocol-agnostic vocabulary between the chain follower, the engine, strategies and executors.
+ * Nothing here knows a protocol: an opportunity is a call with a dedupe key, an expected profit and
+ * the reads that measure that profit in simulation; a strategy is a mirror that follows logs.
  */
 import type { Address, Hex } from 'viem'
+import type { ChainLog } from './chain/types.js'
 
-export interface BlockHeader {
+export interface BlockRef {
   number: bigint
   hash: Hex
-  parentHash: Hex
   timestamp: bigint
+}
+
+export interface BlockHeader extends BlockRef {
+  parentHash: Hex
   baseFeePerGas: bigint | null
 }
 
@@ -26,7 +32,7 @@ export interface PendingTx {
 
 /** A price known before it lands: decoded from a pending oracle transaction. */
 export interface PredictedPrice {
-  /** Lowercase keys as the strategy's price map uses them. */
+  /** Keys as the strategy's price map uses them (lowercase addresses or feed ids). */
   prices: Map<string, bigint>
   /** The last oracle transaction; a backrun copies its fees so it is ordered right after it. */
   tx: PendingTx
@@ -34,39 +40,68 @@ export interface PredictedPrice {
   preceding?: PendingTx[]
 }
 
-export interface Opportunity {
-  /** One entry per account in the queue. */
+/**
+ * One read the simulation evaluates right before and right after the call, in the same
+ * eth_simulateV1 block: an ERC-20 balance of the liquidator, or any view (margin credited inside
+ * a protocol). `valueBase` turns the difference (after − before) into the strategy's base units at
+ * the prices the opportunity was planned at; the profit is the sum over all probes.
+ */
+export interface ProfitProbe {
+  label: string
+  to: Address
+  /** Calldata for a given liquidator; the simulation calls it from that address. */
+  calldata(liquidator: Address): Hex
+  /** Decode the 32-byte result as int256 rather than uint256. */
+  signed?: boolean
+  valueBase(delta: bigint): bigint
+}
+
+/** Values a strategy puts in an opportunity's or a result's details: printable, JSON-safe via encodeState. */
+export type DetailValue = string | number | boolean | bigint
+export type Details = Readonly<Record<string, DetailValue>>
+
+export interface Opportunity<D extends Details = Details> {
+  /** What may have only one transaction in flight: an account, or an account and a position. */
+  key: string
   account: Address
   strategy: string
-  /** Protocol amounts, exact. */
-  repayAsset: Address
-  repayAmount: bigint
-  receiveAsset: Address
-  receiveAmount: bigint
-  /** Value received minus value repaid, base currency units (USD × 1e8 on Aave). */
-  bonusBase: bigint
-  /** bonusBase minus the expected gas cost. */
+  call: { to: Address; data: Hex; value: bigint }
+  /** Expected profit before gas, in the strategy's base units (USD × 10^baseDecimals). */
+  profitBase: bigint
+  /** profitBase minus the expected gas cost at the ranking gas price. */
   netProfitBase: bigint
+  /** netProfitBase in USD, for logs and reports (decimal string, never used to decide). */
+  netProfitUsd: string
   gasEstimate: bigint
-  call: { to: Address; data: Hex }
-  /** The pending transaction this opportunity needs to land first (a backrun), if any. */
+  /** The reads that measure this call's profit in simulation. */
+  probes: readonly ProfitProbe[]
+  /** The pending oracle transaction this must land right after (a backrun), if any. */
   dependsOn?: PendingTx
-  /** The prices that transaction will set (lowercase asset → price). */
-  predictedPrices?: Map<string, bigint>
   /** Earlier pending oracle transactions the simulation must apply first. */
   precededBy?: PendingTx[]
+  /** The prices those transactions set. */
+  predictedPrices?: Map<string, bigint>
+  /** A pull-oracle update the call carries (already inside `call.data`), and the fee it pays. */
+  priceUpdate?: { data: Hex; feeWei: bigint }
+  /** Protocol amounts and names, exact, for logs, reports and agreement checks. */
+  details: D
   /** Timestamp the amounts were computed for. */
   atTimestamp: bigint
   blockNumber: bigint
   detectedAt: number
 }
 
-export interface ExecutionResult {
+/** A liquidation read back from logs (ours from a receipt, or anyone's in a backtest). */
+export interface LiquidationEvent<D extends Details = Details> {
   account: Address
-  repayAsset: Address
-  repaid: bigint
-  receiveAsset: Address
-  received: bigint
+  liquidator: Address
+  txHash: Hex
+  blockNumber: bigint
+  /** What the liquidator gained minus what it paid, at the strategy's current prices (base units). */
+  valueBase: bigint
+  /** One line for people: "1,000 DAI → 0.6 WETH". */
+  summary: string
+  details: D
 }
 
 export interface SyncResult {
@@ -76,29 +111,88 @@ export interface SyncResult {
   rebuilt?: boolean
 }
 
+/** The logs a strategy follows: these contracts, these event topics. */
+export interface LogFilter {
+  addresses: Address[]
+  events: Hex[]
+}
+
+/** One block's followed logs, in log order. */
+export interface BlockLogs {
+  number: bigint
+  timestamp: bigint
+  logs: ChainLog[]
+}
+
+export interface VerifyResult {
+  blockNumber: bigint
+  checked: number
+  mismatches: { account: string; field: string; mirror: string; chain: string }[]
+}
+
+export interface AccountTable {
+  headers: string[]
+  /** true: right-aligned (numbers). */
+  align: boolean[]
+  rows: string[][]
+  /** One JSON-ready object per account, in the same order. */
+  json: unknown[]
+  footer: string
+}
+
+export interface PlanParams {
+  timestamp: bigint
+  predicted?: PredictedPrice
+  gasPriceWei: bigint
+  now?: () => number
+}
+
+/**
+ * A running strategy: a mirror of one protocol deployment. The chain follower (src/chain) owns
+ * log fetching, gaps and reorgs and hands it blocks; everything else is a pure function of its state.
+ */
 export interface Strategy {
   readonly name: string
-  readonly head: { number: bigint; hash: Hex; timestamp: bigint }
-  /** Brings the mirror to `header` (logs, reorgs, gaps); returns what changed. */
-  sync(header: BlockHeader): Promise<SyncResult>
+  /** The base unit is USD × 10^baseDecimals (Aave: 8, WAD protocols: 18). */
+  readonly baseDecimals: number
+  readonly head: BlockRef
+  /** The logs the mirror follows now (may grow after a block: new reserves, new price sources). */
+  logFilter(): LogFilter
+  /**
+   * Applies blocks' followed logs in order and moves the head to `head`. It may read the chain when
+   * a log asks for it (a new reserve's configuration); it never fetches logs itself.
+   */
+  advance(blocks: readonly BlockLogs[], head: BlockRef): Promise<SyncResult>
+  /** An opaque copy of the state, to roll back to after a reorg. */
+  checkpoint(): unknown
+  restoreCheckpoint(checkpoint: unknown): void
+  /** Rebuilds the mirror from logs up to `head` (a reorg deeper than every checkpoint). */
+  rebuild(head: BlockRef): Promise<void>
   /** Pure: profitable-looking opportunities at `timestamp`, best first, optionally at predicted prices. */
-  plan(params: { timestamp: bigint; predicted?: PredictedPrice; gasPriceWei: bigint }): Opportunity[]
+  plan(params: PlanParams): Opportunity[]
   /** Pure: a pending transaction decoded as an oracle update, if it is one this strategy follows. */
   decodePendingPrice(tx: PendingTx): PredictedPrice | undefined
   /** Addresses whose pending transactions may move prices (to filter the mempool cheaply). */
   oracleAddresses(): Set<string>
-  /** Base-currency value of 1e18 wei of the native token. */
+  /** Base-unit value of 1e18 wei of the native gas token. */
   nativePriceBase(): bigint
-  /** Base-currency value of `amount` of `asset` at current (or predicted) prices. */
-  valueBase(asset: Address, amount: bigint, predicted?: PredictedPrice): bigint
-  /** Decodes what a landed liquidation transaction did, from its receipt logs. */
-  decodeExecution(
-    logs: readonly { address: Address; topics: Hex[]; data: Hex }[],
-  ): ExecutionResult | undefined
-  /** Tokens to approve once for the executor (debt assets, spender). */
+  /** Liquidations in a list of logs (a receipt's, or a block's). */
+  liquidationsIn(logs: readonly ChainLog[]): LiquidationEvent[]
+  /** Whether a landed liquidation did exactly what the opportunity predicted. */
+  agrees(opportunity: Opportunity, event: LiquidationEvent): boolean
+  /** Tokens to approve once for the liquidator (token, spender). */
   approvals(): { token: Address; spender: Address }[]
+  isTracked(account: string): boolean
   accountCount(): number
   underwaterCount(timestamp: bigint): number
+  /** Health of every account with a position, WAD (1e18 = the liquidation threshold). */
+  healthFactors(timestamp: bigint): bigint[]
+  /** Every account by health, for `undertow accounts`. */
+  accountTable(): AccountTable
+  /** The state as a plain value for snapshots and datasets (encodeState-serializable). */
   snapshot(): unknown
-  verify(): Promise<{ checked: number; mismatches: number }>
+  /** Compares the mirror with the protocol's own view functions. */
+  verify(): Promise<VerifyResult>
+  /** One line naming the deployment, for the startup log and the demo. */
+  describe(): string
 }

@@ -1,17 +1,16 @@
 /**
- * A backtest dataset: the mirror at the first block, then every header and every followed log up
- * to the last block, gzip-compressed JSON. `record` writes one; RPC-mode backtests build the same
- * object in memory, so dataset mode and RPC mode run the identical replay.
+ * A backtest dataset: the strategy's state at the first block (its snapshot), then every header and
+ * every followed log up to the last block, gzip-compressed JSON. `record` writes one; RPC-mode
+ * backtests build the same object in memory, so dataset mode and RPC mode run the identical replay.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import type { Address, Hex, PublicClient } from 'viem'
-import { buildMirror, followedEvents, watchedAddresses } from '../../strategies/aave-v3/buildMirror.js'
-import type { MarketState } from '../../strategies/aave-v3/state.js'
+import type { Hex, PublicClient } from 'viem'
 import { getLogsChunked } from '../chain/getLogsChunked.js'
 import type { ChainLog } from '../chain/types.js'
 import { UsageError } from '../errors.js'
 import { decodeState, encodeState } from '../store/snapshotStore.js'
+import type { Strategy } from '../types.js'
 
 export interface DatasetHeader {
   number: bigint
@@ -21,49 +20,54 @@ export interface DatasetHeader {
 }
 
 export interface Dataset {
-  format: 1
-  strategy: 'aave-v3'
+  format: 2
+  strategy: string
   chainId: number
-  addressesProvider: Address
+  /** The deployment's identity (ResolvedTarget.id) and the options the strategy was created with. */
+  target: string
+  options: unknown
   fromBlock: bigint
   toBlock: bigint
-  initial: MarketState
+  /** strategy.snapshot() at fromBlock. */
+  initial: unknown
   headers: DatasetHeader[]
   logs: ChainLog[]
 }
 
 export interface RecordParams {
   chainId: number
-  addressesProvider: Address
-  multicall: Address | undefined
-  indexFromBlock: bigint
+  target: string
+  options: unknown
   fromBlock: bigint
   toBlock: bigint
   onProgress?: ((done: number, total: number) => void) | undefined
-  /** The mirror at fromBlock when already known (a node that prunes old state cannot build it). */
-  initial?: MarketState | undefined
 }
 
-export async function recordDataset(client: PublicClient, params: RecordParams): Promise<Dataset> {
+/**
+ * Records blocks (fromBlock, toBlock] for a strategy whose head is `fromBlock` (built there, or
+ * restored from a state known at that block: a node that prunes old state cannot build it).
+ */
+export async function recordDataset(
+  client: PublicClient,
+  strategy: Strategy,
+  params: RecordParams,
+): Promise<Dataset> {
   if (params.fromBlock > params.toBlock)
     throw new UsageError(`--from ${params.fromBlock} is after --to ${params.toBlock}`)
   const head = await client.getBlockNumber({ cacheTime: 0 })
   if (params.toBlock > head)
     throw new UsageError(`the node has blocks up to ${head}; --to ${params.toBlock} is beyond its head`)
-  const initial =
-    params.initial ??
-    (
-      await buildMirror(client, {
-        addressesProvider: params.addressesProvider,
-        multicallAddress: params.multicall,
-        fromBlock: params.indexFromBlock,
-        toBlock: params.fromBlock,
-      })
-    ).market
+  if (strategy.head.number !== params.fromBlock)
+    throw new UsageError(
+      `the strategy is at block ${strategy.head.number}, not at --from ${params.fromBlock}`,
+    )
+  // Encoded now: the strategy's state object may be advanced later (an in-memory RPC backtest).
+  const initial = decodeState(encodeState(strategy.snapshot()))
+  const filter = strategy.logFilter()
   const logs: ChainLog[] = []
   await getLogsChunked(client, {
-    address: watchedAddresses(initial),
-    events: followedEvents(),
+    address: filter.addresses,
+    events: filter.events,
     fromBlock: params.fromBlock + 1n,
     toBlock: params.toBlock,
     onChunk: (chunk) => {
@@ -90,10 +94,11 @@ export async function recordDataset(client: PublicClient, params: RecordParams):
     }),
   )
   return {
-    format: 1,
-    strategy: 'aave-v3',
+    format: 2,
+    strategy: strategy.name,
     chainId: params.chainId,
-    addressesProvider: params.addressesProvider,
+    target: params.target,
+    options: params.options,
     fromBlock: params.fromBlock,
     toBlock: params.toBlock,
     initial,
@@ -120,10 +125,11 @@ export function readDataset(path: string): Dataset {
     throw new UsageError(`dataset ${path} is corrupt (not a gzip-compressed undertow dataset)`)
   }
   if (
-    dataset?.format !== 1 ||
+    dataset?.format !== 2 ||
+    typeof dataset.strategy !== 'string' ||
     !Array.isArray(dataset.headers) ||
     !Array.isArray(dataset.logs) ||
-    !dataset.initial?.reserves
+    dataset.initial === undefined
   ) {
     throw new UsageError(`dataset ${path} is corrupt (missing headers, logs or initial state)`)
   }

@@ -1,94 +1,99 @@
 /**
  * Execution-accurate backtest: for each opportunity, fork the chain with anvil at the block where
- * Undertow detected it, fund a fresh liquidator with the debt asset (taken from the reserve's
- * aToken, which holds the liquidity), and send the very liquidationCall Undertow planned at the
- * timestamp it planned for. What landed is compared with the mirror's sizing to the last unit.
+ * Undertow detected it, let the strategy prepare a fresh liquidator (inventory, approvals), and
+ * send the very call Undertow planned, in one block mined at the timestamp it planned for. What
+ * landed is read back with the strategy's own decoder and compared with its prediction to the unit;
+ * profit is the opportunity's probes read before and after, minus gas.
  */
-
-import { type Address, encodeFunctionData, type PublicClient, parseEventLogs, toHex } from 'viem'
-import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import type { MarketState } from '../../strategies/aave-v3/state.js'
+import { type Address, type Hex, hexToBigInt, type PublicClient } from 'viem'
+import { call } from 'viem/actions'
+import { devActions } from '../chain/devActions.js'
 import { httpClient, sendUnlocked, waitForReceipt } from '../chain/rpc.js'
 import { startAnvil } from '../chain/startAnvil.js'
+import type { ChainLog } from '../chain/types.js'
 import { errorText } from '../errors.js'
+import type { BacktestHooks } from '../strategyModule.js'
+import type { Opportunity, Strategy } from '../types.js'
 import type { Episode, ForkResult } from './replay.js'
 
 const FORK_LIQUIDATOR: Address = '0x000000000000000000000000000000000000f0c5'
 
+async function readProbes(client: PublicClient, opportunity: Opportunity, from: Address): Promise<bigint[]> {
+  return Promise.all(
+    opportunity.probes.map(async (probe) => {
+      const { data } = await call(client, { account: from, to: probe.to, data: probe.calldata(from) })
+      const word = (data ?? '0x').slice(0, 66) as Hex
+      return word === '0x' ? 0n : hexToBigInt(word, { signed: probe.signed ?? false })
+    }),
+  )
+}
+
 export async function forkExecute(
   rpcUrl: string,
   chainId: number,
-  initial: MarketState,
+  strategy: Strategy,
+  hooks: BacktestHooks,
   episodes: Episode[],
-  valueBase: (asset: Address, amount: bigint, prices: Map<string, bigint>) => bigint,
 ): Promise<void> {
   for (const episode of episodes) {
     const o = episode.opportunity
     const anvil = await startAnvil({ forkUrl: rpcUrl, forkBlockNumber: episode.firstBlock, chainId })
     try {
       const client: PublicClient = httpClient(anvil.rpcUrl, chainId)
-      const debtReserve = initial.reserves.get(o.repayAsset.toLowerCase())
-      if (!debtReserve) throw new Error(`unknown debt asset ${o.repayAsset}`)
-      await client.request({
-        method: 'anvil_setBalance',
-        params: [FORK_LIQUIDATOR, toHex(10n ** 20n)],
-      } as never)
-      await client.request({
-        method: 'anvil_setBalance',
-        params: [debtReserve.aToken, toHex(10n ** 20n)],
-      } as never)
-      await client.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)
-      // Funding, approval and the liquidation go into one block mined at the planned timestamp, so
-      // interest accrues exactly as the mirror assumed.
-      await client.request({ method: 'evm_setAutomine', params: [false] } as never)
-      const send = (from: Address, to: Address, data: `0x${string}`) =>
-        sendUnlocked(client, { from, to, data, gas: 3_000_000n })
-      await send(
-        debtReserve.aToken,
-        o.repayAsset,
-        encodeFunctionData({
-          abi: erc20Abi,
-          functionName: 'transfer',
-          args: [FORK_LIQUIDATOR, o.repayAmount],
-        }),
-      )
-      await send(
-        FORK_LIQUIDATOR,
-        o.repayAsset,
-        encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [o.call.to, 2n ** 256n - 1n] }),
-      )
-      const hash = await send(FORK_LIQUIDATOR, o.call.to, o.call.data)
-      await client.request({ method: 'evm_setNextBlockTimestamp', params: [toHex(o.atTimestamp)] } as never)
-      await client.request({ method: 'evm_mine', params: [] } as never)
+      const dev = devActions(client)
+      await dev.setBalance({ address: FORK_LIQUIDATOR, value: 10n ** 20n })
+      await dev.impersonateAccount({ address: FORK_LIQUIDATOR })
+      // Preparation and the call go into one block mined at the planned timestamp, so interest
+      // accrues exactly as the mirror assumed.
+      await dev.setAutomine(false)
+      await hooks.prepareFork(client, strategy, o, FORK_LIQUIDATOR)
+      const before = await readProbes(client, o, FORK_LIQUIDATOR)
+      const hash = await sendUnlocked(client, {
+        from: FORK_LIQUIDATOR,
+        to: o.call.to,
+        data: o.call.data,
+        value: o.call.value,
+        gas: 3_000_000n,
+      })
+      await dev.setNextBlockTimestamp({ timestamp: o.atTimestamp })
+      await dev.mine({ blocks: 1 })
       const receipt = await waitForReceipt(client, hash)
+      const after = await readProbes(client, o, FORK_LIQUIDATOR)
       const minedAt = (await client.getBlock({ blockNumber: receipt.blockNumber })).timestamp
-      const [event] = parseEventLogs({ abi: poolAbi, eventName: 'LiquidationCall', logs: receipt.logs })
+      const logs: ChainLog[] = receipt.logs.map((l) => ({
+        address: l.address,
+        topics: l.topics as Hex[],
+        data: l.data,
+        blockNumber: l.blockNumber,
+        blockHash: l.blockHash,
+        logIndex: l.logIndex,
+        transactionHash: l.transactionHash,
+        blockTimestamp: minedAt,
+      }))
+      const event = strategy
+        .liquidationsIn(logs)
+        .find((e) => e.account.toLowerCase() === o.account.toLowerCase())
+      const success = receipt.status === 'success' && event !== undefined
+      let profitBase = 0n
+      if (success) {
+        o.probes.forEach((probe, i) => {
+          profitBase += probe.valueBase((after[i] ?? 0n) - (before[i] ?? 0n))
+        })
+        profitBase -= (receipt.gasUsed * receipt.effectiveGasPrice * episode.nativePriceBase) / 10n ** 18n
+      }
       const result: ForkResult = {
-        success: receipt.status === 'success' && event !== undefined,
-        repaid: event?.args.debtToCover ?? 0n,
-        received: event?.args.liquidatedCollateralAmount ?? 0n,
+        success,
         gasUsed: receipt.gasUsed,
         timestamp: minedAt,
-        agreesWithMirror:
-          event?.args.debtToCover === o.repayAmount &&
-          event?.args.liquidatedCollateralAmount === o.receiveAmount,
-        profitBase: 0n,
-      }
-      if (result.success) {
-        const value = (asset: Address, amount: bigint) => valueBase(asset, amount, episode.prices)
-        const native = wrappedNative(initial)
-        const gasBase = native ? value(native, receipt.gasUsed * receipt.effectiveGasPrice) : 0n
-        result.profitBase =
-          value(o.receiveAsset, result.received) - value(o.repayAsset, result.repaid) - gasBase
-      } else {
-        result.reason = 'reverted'
+        agreesWithMirror: event !== undefined && strategy.agrees(o, event),
+        profitBase,
+        ...(event ? { details: event.details } : {}),
+        ...(success ? {} : { reason: 'reverted' }),
       }
       episode.fork = result
     } catch (error) {
       episode.fork = {
         success: false,
-        repaid: 0n,
-        received: 0n,
         gasUsed: 0n,
         timestamp: 0n,
         agreesWithMirror: false,
@@ -99,10 +104,4 @@ export async function forkExecute(
       await anvil.stop()
     }
   }
-}
-
-function wrappedNative(market: MarketState): Address | undefined {
-  for (const reserve of market.reserves.values())
-    if (/^W?ETH$/i.test(reserve.symbol) && reserve.decimals === 18) return reserve.asset
-  return undefined
 }

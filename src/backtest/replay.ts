@@ -1,17 +1,12 @@
 /**
- * Replays a dataset block by block through the same pure code the daemon runs: applyLogs for the
- * mirror and planLiquidations for decisions (same min-profit gate, same ranking), and scores it
- * against what really happened: every LiquidationCall in the range, every opportunity nobody took.
+ * Replays a dataset block by block through the Strategy interface, the same calls the daemon makes
+ * (advance for the mirror, plan for decisions, same min-profit gate and ranking), and scores it
+ * against what really happened: every liquidation in the range, every opportunity nobody took.
  * Oracle updates are seen when their transaction is included (datasets carry no mempool).
  */
-import { type Address, decodeEventLog, type Hex } from 'viem'
-import { poolAbi } from '../../strategies/aave-v3/abi.js'
-import { applyLogs } from '../../strategies/aave-v3/applyLogs.js'
-import { createMarketView, userAccountData } from '../../strategies/aave-v3/math.js'
-import { planLiquidations } from '../../strategies/aave-v3/plan.js'
-import type { MarketState } from '../../strategies/aave-v3/state.js'
+import type { Address, Hex } from 'viem'
 import type { ChainLog } from '../chain/types.js'
-import type { Opportunity } from '../types.js'
+import type { Details, Opportunity, Strategy } from '../types.js'
 import type { Dataset } from './dataset.js'
 
 export interface BacktestSettings {
@@ -29,11 +24,10 @@ export interface RealLiquidation {
   txHash: Hex
   liquidator: Address
   user: Address
-  collateralAsset: Address
-  debtAsset: Address
-  debtToCover: bigint
-  liquidatedCollateral: bigint
-  receiveAToken: boolean
+  /** What it did, for people ("1,000 DAI → 0.6 WETH"). */
+  summary: string
+  /** The strategy's exact amounts. */
+  details: Details
   detected: boolean
   miss?: MissReason
   /** Blocks between Undertow's earliest possible inclusion and the real liquidation (≥ 0: as early or earlier). */
@@ -48,16 +42,16 @@ export interface Episode {
   firstNetBase: bigint
   bestNetBase: bigint
   opportunity: Opportunity
-  /** Oracle prices when it was detected (lowercase asset → base units): what the fork's result is valued at. */
-  prices: Map<string, bigint>
+  /** Value of 1e18 wei of gas token when it was detected: what the fork's gas is valued at. */
+  nativePriceBase: bigint
   takenBy?: { block: bigint; liquidator: Address; txHash: Hex }
   fork?: ForkResult
 }
 
 export interface ForkResult {
   success: boolean
-  repaid: bigint
-  received: bigint
+  /** The landed liquidation's exact amounts. */
+  details?: Details
   gasUsed: bigint
   /** Timestamp of the fork block that carried it (the planned one, unless the node refused). */
   timestamp: bigint
@@ -75,6 +69,9 @@ export interface BlockStat {
 }
 
 export interface BacktestReport {
+  strategy: string
+  /** Base unit = USD × 10^baseDecimals. */
+  baseDecimals: number
   chainId: number
   fromBlock: bigint
   toBlock: bigint
@@ -87,21 +84,22 @@ export interface BacktestReport {
 const WAD = 10n ** 18n
 const HF_EDGES = [WAD, (WAD * 105n) / 100n, (WAD * 120n) / 100n, 2n * WAD]
 
-function hfBuckets(market: MarketState): number[] {
-  const view = createMarketView(market, market.block.timestamp)
+function hfBuckets(strategy: Strategy, timestamp: bigint): number[] {
   const buckets = [0, 0, 0, 0, 0]
-  for (const position of market.accounts.values()) {
-    const data = userAccountData(view, position)
-    if (data.totalDebtBase === 0n) continue
+  for (const hf of strategy.healthFactors(timestamp)) {
     let i = 0
-    while (i < HF_EDGES.length && data.healthFactor >= (HF_EDGES[i] as bigint)) i++
+    while (i < HF_EDGES.length && hf >= (HF_EDGES[i] as bigint)) i++
     buckets[i] = (buckets[i] ?? 0) + 1
   }
   return buckets
 }
 
-export function replay(dataset: Dataset, settings: BacktestSettings): BacktestReport {
-  const market: MarketState = structuredClone(dataset.initial)
+/** `strategy` must be restored at the dataset's first block (it is advanced through every header). */
+export async function replay(
+  strategy: Strategy,
+  dataset: Dataset,
+  settings: BacktestSettings,
+): Promise<BacktestReport> {
   const liquidations: RealLiquidation[] = []
   const closed: Episode[] = []
   const open = new Map<string, Episode>()
@@ -110,34 +108,20 @@ export function replay(dataset: Dataset, settings: BacktestSettings): BacktestRe
   const sampleEvery = Math.max(1, Math.floor(dataset.headers.length / 200))
   let cursor = 0
   const logs = dataset.logs
-  dataset.headers.forEach((header, index) => {
+  for (const [index, header] of dataset.headers.entries()) {
     const start = cursor
     while (cursor < logs.length && (logs[cursor] as ChainLog).blockNumber === header.number) cursor++
     const blockLogs = logs.slice(start, cursor)
-    let captures = 0
-    for (const log of blockLogs) {
-      if (log.address.toLowerCase() !== market.pool.toLowerCase()) continue
-      let event: { eventName: string; args: Record<string, unknown> }
-      try {
-        event = decodeEventLog({ abi: poolAbi, data: log.data, topics: log.topics as never }) as never
-      } catch {
-        continue // another Pool event: not a liquidation
-      }
-      if (event.eventName !== 'LiquidationCall') continue
-      captures++
-      const a = event.args
-      const user = a.user as Address
-      const key = user.toLowerCase()
+    const events = strategy.liquidationsIn(blockLogs)
+    for (const event of events) {
+      const key = event.account.toLowerCase()
       const real: RealLiquidation = {
         block: header.number,
-        txHash: log.transactionHash,
-        liquidator: a.liquidator as Address,
-        user,
-        collateralAsset: a.collateralAsset as Address,
-        debtAsset: a.debtAsset as Address,
-        debtToCover: a.debtToCover as bigint,
-        liquidatedCollateral: a.liquidatedCollateralAmount as bigint,
-        receiveAToken: a.receiveAToken as boolean,
+        txHash: event.txHash,
+        liquidator: event.liquidator,
+        user: event.account,
+        summary: event.summary,
+        details: event.details,
         detected: false,
       }
       const episode = open.get(key)
@@ -146,14 +130,16 @@ export function replay(dataset: Dataset, settings: BacktestSettings): BacktestRe
         real.leadBlocks = Number(header.number - (episode.firstBlock + 1n))
         real.expectedNetBase = episode.firstNetBase
         episode.takenBy ??= { block: header.number, liquidator: real.liquidator, txHash: real.txHash }
-      } else if (!market.accounts.has(key)) real.miss = 'not tracked'
+      } else if (!strategy.isTracked(key)) real.miss = 'not tracked'
       else if (belowMin.has(key)) real.miss = 'below min profit'
       else real.miss = 'too late'
       liquidations.push(real)
     }
-    applyLogs(market, blockLogs, header.timestamp)
-    market.block = { number: header.number, hash: header.hash, timestamp: header.timestamp }
-    const opportunities = planLiquidations(market, undefined, {
+    await strategy.advance(
+      blockLogs.length > 0 ? [{ number: header.number, timestamp: header.timestamp, logs: blockLogs }] : [],
+      header,
+    )
+    const opportunities = strategy.plan({
       timestamp: header.timestamp + settings.blockTimeSec,
       gasPriceWei: header.baseFeePerGas + settings.rankingTipWei,
       now: () => Number(header.timestamp) * 1000,
@@ -170,6 +156,7 @@ export function replay(dataset: Dataset, settings: BacktestSettings): BacktestRe
       closed.push(episode)
       open.delete(key)
     }
+    const nativePriceBase = profitable.size > 0 ? strategy.nativePriceBase() : 0n
     for (const [key, o] of profitable) {
       const episode = open.get(key)
       if (episode) {
@@ -184,19 +171,22 @@ export function replay(dataset: Dataset, settings: BacktestSettings): BacktestRe
         firstNetBase: o.netProfitBase,
         bestNetBase: o.netProfitBase,
         opportunity: o,
-        prices: new Map(market.prices),
+        nativePriceBase,
       })
     }
-    const stat: BlockStat = { block: header.number, opportunities: profitable.size, captures }
-    if (index % sampleEvery === 0 || index === dataset.headers.length - 1) stat.hfBuckets = hfBuckets(market)
+    const stat: BlockStat = { block: header.number, opportunities: profitable.size, captures: events.length }
+    if (index % sampleEvery === 0 || index === dataset.headers.length - 1)
+      stat.hfBuckets = hfBuckets(strategy, header.timestamp)
     perBlock.push(stat)
     settings.onProgress?.(index + 1, dataset.headers.length, header.number)
-  })
+  }
   for (const episode of open.values()) closed.push(episode)
   closed.sort((a, b) =>
     a.firstBlock < b.firstBlock ? -1 : a.firstBlock > b.firstBlock ? 1 : a.account < b.account ? -1 : 1,
   )
   return {
+    strategy: strategy.name,
+    baseDecimals: strategy.baseDecimals,
     chainId: dataset.chainId,
     fromBlock: dataset.fromBlock,
     toBlock: dataset.toBlock,

@@ -38,15 +38,14 @@ export function renderSummary(report: BacktestReport): string {
   const lines = [
     `backtest blocks ${report.fromBlock + 1n}..${report.toBlock} (${report.blocks} blocks, chain ${report.chainId})`,
     renderTable(
-      ['block', 'liquidator', 'account', 'debt covered', 'collateral seized', 'undertow'],
+      ['block', 'liquidator', 'account', 'liquidation', 'undertow'],
       report.liquidations.map((l) => [
         String(l.block),
         getAddress(l.liquidator),
         getAddress(l.user),
-        l.debtToCover.toString(),
-        l.liquidatedCollateral.toString(),
+        l.summary,
         l.detected
-          ? `detected, lead ${l.leadBlocks} blocks, net ${formatUnitsFixed(l.expectedNetBase ?? 0n, 8)}`
+          ? `detected, lead ${l.leadBlocks} blocks, net ${formatUnitsFixed(l.expectedNetBase ?? 0n, report.baseDecimals)}`
           : `missed: ${l.miss}`,
       ]),
     ),
@@ -56,11 +55,11 @@ export function renderSummary(report: BacktestReport): string {
             .map(([k, v]) => `${v} ${k}`)
             .join(', ')}`
         : ''),
-    `opportunities above min profit: ${s.opportunities}, untaken by anyone: ${s.untaken}, expected net at detection: ${formatUnitsFixed(s.expectedProfitBase, 8)}`,
+    `opportunities above min profit: ${s.opportunities}, untaken by anyone: ${s.untaken}, expected net at detection: ${formatUnitsFixed(s.expectedProfitBase, report.baseDecimals)}`,
   ]
   if (s.forkExecuted > 0) {
     lines.push(
-      `fork execution: ${s.forkSucceeded}/${s.forkExecuted} succeeded, ${s.forkAgreed} equal the mirror's sizing to the last unit, profit ${formatUnitsFixed(s.forkProfitBase, 8)}`,
+      `fork execution: ${s.forkSucceeded}/${s.forkExecuted} succeeded, ${s.forkAgreed} equal the mirror's sizing to the last unit, profit ${formatUnitsFixed(s.forkProfitBase, report.baseDecimals)}`,
     )
   }
   return lines.join('\n')
@@ -109,7 +108,10 @@ export function renderHtml(report: BacktestReport): string {
   let cumulative = 0
   const profit = new Map(report.episodes.map((e) => [e.firstBlock, 0]))
   for (const e of report.episodes)
-    profit.set(e.firstBlock, (profit.get(e.firstBlock) ?? 0) + Number(e.firstNetBase) / 1e8)
+    profit.set(
+      e.firstBlock,
+      (profit.get(e.firstBlock) ?? 0) + Number(e.firstNetBase) / 10 ** report.baseDecimals,
+    )
   const cumulativePoints = report.perBlock.map((b) => (cumulative += profit.get(b.block) ?? 0))
   const sampled = report.perBlock.filter((b) => b.hfBuckets)
   const bucketNames = ['HF < 1', '1 – 1.05', '1.05 – 1.2', '1.2 – 2', '≥ 2']
@@ -124,20 +126,20 @@ export function renderHtml(report: BacktestReport): string {
   const rows = report.liquidations
     .map(
       (l) =>
-        `<tr><td>${l.block}</td><td>${esc(l.liquidator)}</td><td>${esc(l.user)}</td><td>${l.debtToCover}</td><td>${l.liquidatedCollateral}</td><td>${l.detected ? `detected, lead ${l.leadBlocks}` : esc(`missed: ${l.miss}`)}</td></tr>`,
+        `<tr><td>${l.block}</td><td>${esc(l.liquidator)}</td><td>${esc(l.user)}</td><td>${esc(l.summary)}</td><td>${l.detected ? `detected, lead ${l.leadBlocks}` : esc(`missed: ${l.miss}`)}</td></tr>`,
     )
     .join('')
   const untaken = report.episodes
     .filter((e) => !e.takenBy)
     .map(
       (e) =>
-        `<tr><td>${esc(e.account)}</td><td>${e.firstBlock}–${e.lastBlock}</td><td>${(Number(e.bestNetBase) / 1e8).toFixed(2)}</td><td>${e.fork ? (e.fork.success ? `ok, profit ${(Number(e.fork.profitBase) / 1e8).toFixed(2)}` : esc(e.fork.reason ?? 'failed')) : ''}</td></tr>`,
+        `<tr><td>${esc(e.account)}</td><td>${e.firstBlock}–${e.lastBlock}</td><td>${(Number(e.bestNetBase) / 10 ** report.baseDecimals).toFixed(2)}</td><td>${e.fork ? (e.fork.success ? `ok, profit ${(Number(e.fork.profitBase) / 10 ** report.baseDecimals).toFixed(2)}` : esc(e.fork.reason ?? 'failed')) : ''}</td></tr>`,
     )
     .join('')
   return `<!doctype html><html><head><meta charset="utf-8"><title>Undertow backtest ${report.fromBlock}–${report.toBlock}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:3px 6px}h2{font-size:16px;margin-top:28px}.k{display:inline-block;margin-right:24px;font-size:14px}</style></head><body>
 <h1>Undertow backtest, blocks ${report.fromBlock + 1n}–${report.toBlock}</h1>
-<div><span class="k">real liquidations <b>${s.liquidations}</b></span><span class="k">detected <b>${s.detected}</b></span><span class="k">average lead <b>${s.averageLeadBlocks.toFixed(2)}</b> blocks</span><span class="k">opportunities <b>${s.opportunities}</b></span><span class="k">untaken <b>${s.untaken}</b></span><span class="k">expected net <b>${(Number(s.expectedProfitBase) / 1e8).toFixed(2)}</b> USD</span></div>
+<div><span class="k">real liquidations <b>${s.liquidations}</b></span><span class="k">detected <b>${s.detected}</b></span><span class="k">average lead <b>${s.averageLeadBlocks.toFixed(2)}</b> blocks</span><span class="k">opportunities <b>${s.opportunities}</b></span><span class="k">untaken <b>${s.untaken}</b></span><span class="k">expected net <b>${(Number(s.expectedProfitBase) / 10 ** report.baseDecimals).toFixed(2)}</b> USD</span></div>
 ${svgChart(
   'Opportunities and captures per block',
   [
@@ -172,7 +174,7 @@ ${svgChart(
   [{ name: 'liquidations', color: '#9467bd', kind: 'bar', points: leadHistogram }],
   leadHistogram.map((_, i) => String(leadMin + i)),
 )}
-<h2>Real liquidations</h2><table><tr><th>block</th><th>liquidator</th><th>account</th><th>debt covered</th><th>collateral seized</th><th>Undertow</th></tr>${rows}</table>
+<h2>Real liquidations</h2><table><tr><th>block</th><th>liquidator</th><th>account</th><th>liquidation</th><th>Undertow</th></tr>${rows}</table>
 <h2>Opportunities nobody took</h2><table><tr><th>account</th><th>blocks</th><th>best net USD</th><th>fork execution</th></tr>${untaken}</table>
 </body></html>`
 }

@@ -2,7 +2,7 @@
  * eth_getLogs over a long range in chunks whose size adapts to the node: a "range too large" or
  * "too many results" answer halves the chunk, a success grows it back. Chunks are delivered in order.
  */
-import type { Address, Hex, PublicClient } from 'viem'
+import { type Address, type Hex, type PublicClient, toHex } from 'viem'
 import { RetryableError } from '../errors.js'
 import type { ChainLog } from './types.js'
 
@@ -54,15 +54,11 @@ export async function getLogsChunked(
   return { requests }
 }
 
-interface RawLog {
-  address: Address
-  topics: Hex[]
-  data: Hex
-  blockNumber: Hex
-  blockHash: Hex
-  logIndex: Hex
-  transactionHash: Hex
-  blockTimestamp?: Hex
+/** Mined logs always carry these; a node that omits one answered garbage. */
+function required<T>(value: T | null | undefined, field: string): T {
+  if (value === null || value === undefined)
+    throw new RetryableError(`eth_getLogs returned a log without ${field}`)
+  return value
 }
 
 /** Raw eth_getLogs (one request), decoded to bigints; keeps the node's blockTimestamp when it sends one. */
@@ -73,21 +69,25 @@ export async function fetchLogs(
   fromBlock: bigint,
   toBlock: bigint,
 ): Promise<ChainLog[]> {
-  const filter: Record<string, unknown> = {
-    address,
-    fromBlock: `0x${fromBlock.toString(16)}`,
-    toBlock: `0x${toBlock.toString(16)}`,
-  }
-  if (events) filter.topics = [events]
-  const raw = (await client.request({ method: 'eth_getLogs', params: [filter] } as never)) as RawLog[]
+  const raw = await client.request({
+    method: 'eth_getLogs',
+    params: [
+      {
+        address,
+        fromBlock: toHex(fromBlock),
+        toBlock: toHex(toBlock),
+        ...(events ? { topics: [events] } : {}),
+      },
+    ],
+  })
   return raw.map((log) => ({
     address: log.address,
     topics: log.topics as ChainLog['topics'],
     data: log.data,
-    blockNumber: BigInt(log.blockNumber),
-    blockHash: log.blockHash,
-    logIndex: Number(log.logIndex),
-    transactionHash: log.transactionHash,
-    blockTimestamp: log.blockTimestamp !== undefined ? BigInt(log.blockTimestamp) : null,
+    blockNumber: BigInt(required(log.blockNumber, 'blockNumber')),
+    blockHash: required(log.blockHash, 'blockHash'),
+    logIndex: Number(required(log.logIndex, 'logIndex')),
+    transactionHash: required(log.transactionHash, 'transactionHash'),
+    blockTimestamp: log.blockTimestamp ? BigInt(log.blockTimestamp) : null,
   }))
 }

@@ -78,6 +78,8 @@ export interface SendParams {
   data: Hex
   value?: bigint
   gas?: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
 }
 
 /** Sends from an unlocked or impersonated account; returns the hash without waiting. */
@@ -86,6 +88,10 @@ export async function sendUnlocked(client: PublicClient, params: SendParams): Pr
   if (params.to) tx.to = params.to
   if (params.value !== undefined) tx.value = `0x${params.value.toString(16)}`
   if (params.gas !== undefined) tx.gas = `0x${params.gas.toString(16)}`
+  if (params.maxFeePerGas !== undefined) tx.maxFeePerGas = `0x${params.maxFeePerGas.toString(16)}`
+  if (params.maxPriorityFeePerGas !== undefined)
+    tx.maxPriorityFeePerGas = `0x${params.maxPriorityFeePerGas.toString(16)}`
+  // eth_sendTransaction from an unlocked account is a devnet method viem's public schema omits.
   return (await client.request({ method: 'eth_sendTransaction', params: [tx] } as never)) as Hash
 }
 

@@ -67,6 +67,22 @@ export function toPendingTx(raw: RawTx, seenAt: number): PendingTx {
   }
 }
 
+function fromBlock(block: {
+  number: bigint
+  hash: Hex
+  parentHash: Hex
+  timestamp: bigint
+  baseFeePerGas: bigint | null
+}): BlockHeader {
+  return {
+    number: block.number,
+    hash: block.hash,
+    parentHash: block.parentHash,
+    timestamp: block.timestamp,
+    baseFeePerGas: block.baseFeePerGas,
+  }
+}
+
 export interface ChainWatcher {
   /** Settles when every subscription is live, so nothing sent after it can be missed. */
   ready: Promise<void>
@@ -82,8 +98,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
   const ready: Promise<void>[] = []
   let timer: NodeJS.Timeout | undefined
 
-  const latestHead = async () =>
-    toHeader((await client.request({ method: 'eth_getBlockByNumber', params: ['latest', false] })) as never)
+  const latestHead = async () => fromBlock(await client.getBlock({ blockTag: 'latest' }))
 
   if (ws) {
     const heads = ws.subscribe(['newHeads'], (result) => params.onHead(toHeader(result as RawHeader)))

@@ -5,11 +5,13 @@ import { type Dataset, readDataset, recordDataset, writeDataset } from '../backt
 import { forkExecute } from '../backtest/forkExecute.js'
 import { replay } from '../backtest/replay.js'
 import { renderSummary, writeReports } from '../backtest/report.js'
-import { valueAtPrices } from '../backtest/value.js'
 import { connectHttp } from '../chain/connect.js'
 import { parseBlockOption } from '../cliUtil.js'
 import { parseConfig } from '../config.js'
 import { UsageError } from '../errors.js'
+import { createLogger } from '../logger.js'
+import type { StrategyRegistry } from '../strategyModule.js'
+import type { Strategy } from '../types.js'
 import { addTargetOptions, targetFlags } from './targetOptions.js'
 
 function progress(label: string) {
@@ -27,19 +29,30 @@ function progress(label: string) {
   }
 }
 
-async function datasetFromRpc(options: Record<string, unknown>, env: Record<string, string | undefined>) {
-  const config = parseConfig(targetFlags({ ...options, fromBlock: undefined }), env)
+const quiet = () => createLogger('silent')
+
+async function datasetFromRpc(
+  options: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  registry: StrategyRegistry,
+) {
+  const config = parseConfig(targetFlags({ ...options, fromBlock: undefined }, registry), env, registry)
   const from = options.from as bigint | undefined
   const to = options.to as bigint | undefined
   if (from === undefined || to === undefined)
     throw new UsageError('--from and --to are required (or --dataset FILE)')
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`)
   const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId)
-  const dataset = await recordDataset(client, {
+  const head = await client.getBlockNumber({ cacheTime: 0 })
+  if (to > head) throw new UsageError(`the node has blocks up to ${head}; --to ${to} is beyond its head`)
+  const strategy = await config.module.create({ client, log: quiet() }, config.target.options, {
+    fromBlock: config.target.fromBlock,
+    toBlock: from,
+  })
+  const dataset = await recordDataset(client, strategy, {
     chainId,
-    addressesProvider: config.addressesProvider,
-    multicall: config.multicall,
-    indexFromBlock: config.fromBlock,
+    target: config.target.id,
+    options: config.target.options,
     fromBlock: from,
     toBlock: to,
     onProgress: progress('recording'),
@@ -47,20 +60,25 @@ async function datasetFromRpc(options: Record<string, unknown>, env: Record<stri
   return { dataset, rpcUrl: config.rpcHttp }
 }
 
-export function registerBacktestCommands(program: Command, env: Record<string, string | undefined>): void {
+export function registerBacktestCommands(
+  program: Command,
+  registry: StrategyRegistry,
+  env: Record<string, string | undefined>,
+): void {
   addTargetOptions(
     program
       .command('record')
       .description('save everything a backtest needs for blocks FROM..TO to a compressed file'),
+    registry,
   )
     .requiredOption('--from <block>', 'first block (the mirror is built at it)', parseBlockOption)
     .requiredOption('--to <block>', 'last block', parseBlockOption)
     .requiredOption('--out <file>', 'dataset file to write (gzip JSON)')
     .action(async (options: Record<string, unknown>) => {
-      const { dataset } = await datasetFromRpc(options, env)
+      const { dataset } = await datasetFromRpc(options, env, registry)
       writeDataset(options.out as string, dataset)
       console.log(
-        `recorded blocks ${dataset.fromBlock}..${dataset.toBlock}: ${dataset.headers.length} headers, ${dataset.logs.length} logs, ${dataset.initial.accounts.size} accounts → ${options.out}`,
+        `recorded blocks ${dataset.fromBlock}..${dataset.toBlock}: ${dataset.headers.length} headers, ${dataset.logs.length} logs, → ${options.out}`,
       )
     })
 
@@ -68,6 +86,7 @@ export function registerBacktestCommands(program: Command, env: Record<string, s
     program
       .command('backtest')
       .description('replay history through Undertow and score it against the real liquidations'),
+    registry,
   )
     .option('--from <block>', 'first block (the mirror is built at it)', parseBlockOption)
     .option('--to <block>', 'last block', parseBlockOption)
@@ -85,25 +104,27 @@ export function registerBacktestCommands(program: Command, env: Record<string, s
       let rpcUrl: string | undefined
       if (options.dataset) {
         dataset = readDataset(options.dataset as string)
-        if (options.fork) rpcUrl = parseConfig(targetFlags(options), env).rpcHttp
+        if (options.fork) rpcUrl = parseConfig(targetFlags(options, registry), env, registry).rpcHttp
       } else {
-        ;({ dataset, rpcUrl } = await datasetFromRpc(options, env))
+        ;({ dataset, rpcUrl } = await datasetFromRpc(options, env, registry))
       }
-      const report = replay(dataset, {
-        minProfitBase: parseUnits(minProfit, 8),
+      const module = registry.find(dataset.strategy)
+      // The replay advances its own copy; the dataset's initial state stays as recorded (the fork
+      // step reads it again).
+      const replayed: Strategy = await module.create({ log: quiet() }, dataset.options, {
+        fromBlock: dataset.fromBlock,
+        restored: structuredClone(dataset.initial),
+      })
+      const report = await replay(replayed, dataset, {
+        minProfitBase: parseUnits(minProfit, replayed.baseDecimals),
         blockTimeSec: (options.blockTime as bigint | undefined) ?? 12n,
         rankingTipWei: 10n ** 9n,
         onProgress: progress('replaying'),
       })
       if (options.fork) {
         if (!rpcUrl) throw new UsageError('--fork needs an RPC to fork from')
-        await forkExecute(
-          rpcUrl,
-          dataset.chainId,
-          dataset.initial,
-          report.episodes,
-          (asset, amount, prices) => valueAtPrices(dataset.initial, asset, amount, prices),
-        )
+        if (!module.backtest) throw new UsageError(`strategy ${module.name} cannot execute on a fork`)
+        await forkExecute(rpcUrl, dataset.chainId, replayed, module.backtest, report.episodes)
         for (const l of report.liquidations) {
           const episode = report.episodes.find((e) => e.takenBy?.txHash === l.txHash)
           if (l.detected && episode?.fork && !episode.fork.success) l.miss = 'would revert'

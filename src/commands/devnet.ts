@@ -1,95 +1,110 @@
-/** `undertow devnet` and its subcommands: start a market, move prices, move time, fund a bot. */
+/**
+ * `undertow devnet` and its subcommands: start a chain hosting a protocol's deployment (its
+ * module's devnet provider), move prices, move time, fund a bot. The protocol comes from
+ * --protocol (default: the registry's default) or, for the subcommands, from the devnet file.
+ */
 import { writeFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError } from 'commander'
-import { type Address, formatUnits } from 'viem'
-import { aggregatorAbi } from '../../strategies/aave-v3/abi.js'
+import type { Address } from 'viem'
 import { httpClient } from '../chain/rpc.js'
 import { parseAddressOption, parseIntegerOption, parseNumberOption } from '../cliUtil.js'
-import {
-  AAVE_VERSIONS,
-  type AaveVersion,
-  devnetInfo,
-  fundAccount,
-  readDevnetFile,
-  reserveOf,
-  setPrice,
-  startDevnet,
-  warp,
-} from '../devnet/startDevnet.js'
+import { devnetInfo, readDevnetFile } from '../devnet/devnetFile.js'
+import { startDevnet, warp } from '../devnet/startDevnet.js'
+import { UsageError } from '../errors.js'
+import type { DevnetProvider, StrategyRegistry } from '../strategyModule.js'
 
-export function parseAaveVersion(value: string): AaveVersion {
-  if (!(AAVE_VERSIONS as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`expected one of ${AAVE_VERSIONS.join(', ')}, got "${value}"`)
+export function parseChoice(choices: readonly string[]) {
+  return (value: string): string => {
+    if (!choices.includes(value))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`)
+    return value
   }
-  return value as AaveVersion
 }
 
-export function registerDevnetCommand(program: Command, waitForSignal: () => Promise<void>): void {
+function providerOf(registry: StrategyRegistry, name: string): { name: string; devnet: DevnetProvider } {
+  const module = registry.find(name, 'protocol')
+  if (!module.devnet) throw new UsageError(`protocol ${name} has no devnet deployment`)
+  return { name: module.name, devnet: module.devnet }
+}
+
+/** The provider of the protocol a devnet file describes. */
+function fileProvider(registry: StrategyRegistry, path: string, rpc?: string) {
+  const info = readDevnetFile(path)
+  if (rpc) info.rpcUrl = rpc
+  const { devnet } = providerOf(registry, info.protocol ?? registry.defaultName)
+  return { info, devnet, client: httpClient(info.rpcUrl, info.chainId) }
+}
+
+export function registerDevnetCommand(
+  program: Command,
+  registry: StrategyRegistry,
+  waitForSignal: () => Promise<void>,
+): void {
   const devnet = program
     .command('devnet')
-    .description('start anvil with a real Aave v3 market and seeded borrowers; runs until Ctrl-C')
-    .option('--accounts <n>', 'borrowers to seed', parseIntegerOption(0, 5000), 50)
-    .option('--seed <s>', 'seed for the borrowers’ portfolios', parseIntegerOption(0, 2 ** 31), 1)
+    .description('start anvil with a real protocol deployment and seeded accounts; runs until Ctrl-C')
+    .option(
+      '--protocol <name>',
+      `protocol to deploy (${registry.modules
+        .filter((m) => m.devnet)
+        .map((m) => m.name)
+        .join(', ')}; default ${registry.defaultName})`,
+    )
+    .option('--accounts <n>', 'accounts to seed', parseIntegerOption(0, 5000), 50)
+    .option('--seed <s>', 'seed for the accounts’ portfolios', parseIntegerOption(0, 2 ** 31), 1)
     .option('--out <file>', 'write the devnet description (RPC, addresses, accounts) to this file')
     .option(
       '--block-time <seconds>',
       'interval mining in seconds (default: automine)',
       parseNumberOption(0.05),
     )
-    .option(
-      '--aave <version>',
-      'Aave version: 3.6 (aave-v3-origin, current mainnet) or 3.0 (@aave/core-v3)',
-      parseAaveVersion,
-      '3.6',
-    )
-    .action(
-      async (options: {
-        accounts: number
-        seed: number
-        out?: string
-        blockTime?: number
-        aave: AaveVersion
-      }) => {
-        const started = Date.now()
-        const net = await startDevnet({
-          accounts: options.accounts,
-          seed: options.seed,
-          aave: options.aave,
-          ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime } : {}),
-        })
-        try {
-          const info = devnetInfo(net)
-          if (options.out) writeFileSync(options.out, JSON.stringify(info, null, 2))
-          console.log(
-            `devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: Aave ${options.aave} at ${net.rpcUrl} (chain ${net.chainId}), ` +
-              `pool ${net.addresses.pool}, ${net.accounts.length} accounts${options.out ? `, written to ${options.out}` : ''}`,
-          )
-          console.log('press Ctrl-C to stop')
-          await waitForSignal()
-        } finally {
-          await net.stop()
-        }
-      },
-    )
+  const protocolOptions = new Set<string>()
+  for (const module of registry.modules) {
+    for (const option of module.devnet?.options ?? []) {
+      if (protocolOptions.has(option.name)) continue
+      protocolOptions.add(option.name)
+      const description = `[${module.name}] ${option.description}${option.default ? ` (default ${option.default})` : ''}`
+      if (option.choices) devnet.option(option.flags, description, parseChoice(option.choices))
+      else devnet.option(option.flags, description)
+    }
+  }
+  devnet.action(async (options: Record<string, unknown>) => {
+    const started = Date.now()
+    const protocol = providerOf(registry, (options.protocol as string | undefined) ?? registry.defaultName)
+    const own: Record<string, string> = {}
+    for (const option of protocol.devnet.options)
+      if (typeof options[option.name] === 'string') own[option.name] = options[option.name] as string
+    const net = await startDevnet(protocol, {
+      accounts: options.accounts as number,
+      seed: options.seed as number,
+      options: own,
+      ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime as number } : {}),
+    })
+    try {
+      const out = options.out as string | undefined
+      if (out) writeFileSync(out, JSON.stringify(devnetInfo(net), null, 2))
+      console.log(
+        `devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${net.summary} at ${net.rpcUrl} (chain ${net.chainId}), ` +
+          `${net.accounts.length} accounts${out ? `, written to ${out}` : ''}`,
+      )
+      console.log('press Ctrl-C to stop')
+      await waitForSignal()
+    } finally {
+      await net.stop()
+    }
+  })
 
   devnet
     .command('price')
-    .description('move a reserve’s oracle price with a transaction to its aggregator')
+    .description('move an asset’s oracle price with a transaction')
     .requiredOption('--devnet <file>', 'devnet description written by undertow devnet --out')
     .option('--rpc <url>', 'RPC URL (default: the one in the devnet file)')
-    .argument('<symbol>', 'reserve symbol, e.g. WETH')
+    .argument('<symbol>', 'asset symbol, e.g. WETH')
     .argument('<price>', 'new price in USD, e.g. 1850.25')
     .action(async (symbol: string, price: string, options: { devnet: string; rpc?: string }) => {
-      const info = readDevnetFile(options.devnet)
-      if (options.rpc) info.rpcUrl = options.rpc
-      const client = httpClient(info.rpcUrl, info.chainId)
-      const receipt = await setPrice(info, symbol, price, client)
-      const answer = await client.readContract({
-        address: reserveOf(info, symbol).aggregator,
-        abi: aggregatorAbi,
-        functionName: 'latestAnswer',
-      })
-      console.log(`${symbol} = ${formatUnits(answer, 8)} USD in block ${receipt.blockNumber}`)
+      const { info, devnet: provider, client } = fileProvider(registry, options.devnet, options.rpc)
+      const moved = await provider.setPrice(client, info, symbol, price)
+      console.log(`${symbol} = ${moved.readBack} in block ${moved.blockNumber}`)
     })
 
   devnet
@@ -107,14 +122,13 @@ export function registerDevnetCommand(program: Command, waitForSignal: () => Pro
 
   devnet
     .command('fund')
-    .description('give an address ETH and a large balance of every reserve asset')
+    .description('give an address gas and a large balance of every asset it may need')
     .requiredOption('--devnet <file>', 'devnet description written by undertow devnet --out')
     .option('--rpc <url>', 'RPC URL (default: the one in the devnet file)')
     .argument('<address>', 'address to fund', parseAddressOption)
     .action(async (address: Address, options: { devnet: string; rpc?: string }) => {
-      const info = readDevnetFile(options.devnet)
-      if (options.rpc) info.rpcUrl = options.rpc
-      await fundAccount(info, address)
-      console.log(`funded ${address} with ETH and ${Object.keys(info.addresses.reserves).join(', ')}`)
+      const { info, devnet: provider, client } = fileProvider(registry, options.devnet, options.rpc)
+      const given = await provider.fund(client, info, address)
+      console.log(`funded ${address} with ${given}`)
     })
 }

@@ -4,14 +4,16 @@ import { parseIntegerOption } from '../cliUtil.js'
 import { parseConfig } from '../config.js'
 import { startDaemon } from '../daemon.js'
 import { createLogger } from '../logger.js'
+import type { StrategyRegistry } from '../strategyModule.js'
 import { addTargetOptions, targetFlags } from './targetOptions.js'
 
 export function registerRunCommand(
   program: Command,
+  registry: StrategyRegistry,
   env: Record<string, string | undefined>,
   waitForSignal: () => Promise<void>,
 ): void {
-  addTargetOptions(program.command('run').description('run the liquidation keeper daemon'))
+  addTargetOptions(program.command('run').description('run the liquidation keeper daemon'), registry)
     .option(
       '--private-key-env <name>',
       'environment variable holding the liquidator key (default UNDERTOW_PRIVATE_KEY)',
@@ -26,7 +28,7 @@ export function registerRunCommand(
     .option('--log-level <level>', 'trace | debug | info | warn | error')
     .option('--data-dir <dir>', 'where the mirror snapshot is kept (default ./data)')
     .action(async (options: Record<string, unknown>) => {
-      const config = parseConfig(targetFlags(options), env)
+      const config = parseConfig(targetFlags(options, registry), env, registry)
       const log = createLogger(config.logLevel)
       const daemon = await startDaemon(config, env, log)
       await waitForSignal()

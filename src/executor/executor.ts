@@ -1,28 +1,32 @@
 /**
- * Turns opportunities into landed transactions: simulate (eth_simulateV1 at the predicted timestamp,
- * after the pending oracle update when there is one, with balance reads around the call so profit is
- * measured, not modelled), price gas, sign, send, track inclusion, replace when stuck, heal nonces.
- * One transaction per account in flight: the same liquidation is never submitted twice.
+ * Turns opportunities into landed transactions, by composing one-job modules: approvals, simulation
+ * (profit measured by the opportunity's probes), the gas policy, the nonce manager, a submission
+ * lane and the in-flight tracker. A key is claimed before simulation and released only when its
+ * transaction settles (or nothing was sent), so one key never has two transactions in flight.
  */
-
 import {
   type Address,
+  type Client,
   encodeFunctionData,
   type Hex,
   type LocalAccount,
   type PublicClient,
   parseAbi,
-  toHex,
 } from 'viem'
-import type { WsConnection } from '../chain/wsConnection.js'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import type { BlockHeader, ExecutionResult, Opportunity, Strategy } from '../types.js'
+import type { BlockHeader, Opportunity, Strategy } from '../types.js'
 import { bidGas, bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
+import { createNonceManager, type NonceManager } from './nonceManager.js'
+import { createPublicLane, type SubmissionLane, signTx, type TxRequest } from './publicLane.js'
+import type { RefusalReason } from './refusal.js'
+import { simulateOpportunity } from './simulate.js'
+import { createTracker, type ExecutionRecord, type InFlight } from './tracker.js'
+
+export type { ExecutionRecord } from './tracker.js'
 
 const erc20 = parseAbi([
-  'function balanceOf(address) view returns (uint256)',
   'function allowance(address owner, address spender) view returns (uint256)',
   'function approve(address spender, uint256 amount) returns (bool)',
 ])
@@ -37,33 +41,7 @@ export interface ExecutorSettings {
   dryRun: boolean
 }
 
-export interface ExecutionRecord extends ExecutionResult {
-  hash: Hex
-  blockNumber: bigint
-  gasUsed: bigint
-  effectiveGasPrice: bigint
-  expectedRepay: bigint
-  expectedReceive: bigint
-  detectedAt: number
-  submittedAt: number
-  includedAt: number
-  predicted: boolean
-}
-
-interface InFlight {
-  opportunity: Opportunity
-  nonce: number
-  gasLimit: bigint
-  bid: GasBid
-  hashes: Hex[]
-  sentBlock: bigint
-  submittedAt: number
-  budgetBase: bigint
-  /** Set once a cancel was decided (before it is sent, so two updates cannot send two). */
-  cancelling?: boolean
-  /** The 0-value self-transfer that replaced this (stale) backrun. */
-  cancelHash?: Hex
-}
+export type ExecuteOutcome = 'sent' | 'skipped' | 'refused'
 
 export interface Executor {
   prepare(): Promise<void>
@@ -71,21 +49,17 @@ export interface Executor {
    * Simulates, prices and sends. `isCurrent` is asked once more right before signing: a backrun
    * planned on some pending updates may have been superseded by later ones while it was simulated.
    */
-  execute(
-    opportunity: Opportunity,
-    head: BlockHeader,
-    isCurrent?: () => boolean,
-  ): Promise<'sent' | 'skipped' | 'refused'>
+  execute(opportunity: Opportunity, head: BlockHeader, isCurrent?: () => boolean): Promise<ExecuteOutcome>
   onBlock(header: BlockHeader): Promise<void>
-  isBusy(account: Address): boolean
+  isBusy(key: string): boolean
   inFlightCount(): number
-  /** Accounts (lowercase) with a backrun in flight, not yet cancelled. */
+  /** Keys with a backrun in flight, not yet cancelled. */
   inFlightBackruns(): string[]
   /**
    * Replaces an in-flight backrun with a 0-value self-transfer at the same nonce (+12.5% fees): a
    * later pending oracle update made the account healthy again, so the liquidation would revert.
    */
-  cancel(account: string, reason: string): Promise<boolean>
+  cancel(key: string, reason: string): Promise<boolean>
   readonly records: ExecutionRecord[]
   /** Pending oracle transaction received → signed backrun sent, per submission (ms). */
   readonly tickToTrade: { oracleTx: Hex; ms: number }[]
@@ -94,120 +68,189 @@ export interface Executor {
 
 export interface ExecutorDeps {
   client: PublicClient
-  ws?: WsConnection | undefined
+  /** The client for simulation and submission (over the WebSocket when there is one). */
+  fastClient?: Client | undefined
   account: LocalAccount | undefined
   strategy: Strategy
   settings: ExecutorSettings
   log: Logger
   metrics: Metrics
+  lane?: SubmissionLane
   now?: () => number
-}
-
-interface SimCall {
-  status: Hex
-  returnData: Hex
-  gasUsed: Hex
-  error?: { message?: string }
 }
 
 export function createExecutor(deps: ExecutorDeps): Executor {
   const { client, strategy, settings, log, metrics, account } = deps
+  const fast = deps.fastClient ?? client
   const now = deps.now ?? (() => performance.timeOrigin + performance.now())
-  const inFlight = new Map<string, InFlight>()
-  const records: ExecutionRecord[] = []
+  const lane = deps.lane ?? createPublicLane(fast)
+  const nonces: NonceManager | undefined = account ? createNonceManager(client, account.address) : undefined
   const tickToTrade: { oracleTx: Hex; ms: number }[] = []
-  let nonce: number | undefined
+  /** Keys claimed by an execution still simulating or signing (not yet in the tracker). */
+  const claimed = new Set<string>()
 
-  const rpc = <T>(method: string, params: unknown[]): Promise<T> =>
-    deps.ws?.connected
-      ? deps.ws.request<T>(method, params)
-      : (client.request({ method, params } as never) as Promise<T>)
-
-  async function syncNonce(): Promise<void> {
-    if (!account) return
-    nonce = await client.getTransactionCount({ address: account.address, blockTag: 'pending' })
+  const send = async (tx: TxRequest): Promise<Hex> => {
+    if (!account) throw new Error('no signing account')
+    return lane.submit(await signTx(account, settings.chainId, tx))
   }
 
-  async function sendRaw(tx: {
-    nonce: number
-    to: Address
-    data: Hex
-    gas: bigint
-    bid: GasBid
-  }): Promise<Hex> {
-    if (!account?.signTransaction) throw new Error('no signing account')
-    const signed = await account.signTransaction({
-      chainId: settings.chainId,
-      type: 'eip1559',
-      nonce: tx.nonce,
-      to: tx.to,
-      data: tx.data,
-      gas: tx.gas,
-      maxFeePerGas: tx.bid.maxFeePerGas,
-      maxPriorityFeePerGas: tx.bid.maxPriorityFeePerGas,
-      value: 0n,
-    })
-    return rpc<Hex>('eth_sendRawTransaction', [signed])
-  }
+  const tracker = createTracker({
+    client,
+    strategy,
+    log,
+    metrics,
+    now,
+    replaceAfterBlocks: settings.replaceAfterBlocks,
+    maxFeePerGasWei: settings.maxFeePerGasWei,
+    resend: (entry: InFlight, bid: GasBid) =>
+      send({
+        nonce: entry.nonce,
+        to: entry.opportunity.call.to,
+        data: entry.opportunity.call.data,
+        value: entry.opportunity.call.value,
+        gas: entry.gasLimit,
+        bid,
+      }),
+    minedNonce: async () =>
+      account ? client.getTransactionCount({ address: account.address, blockTag: 'latest' }) : undefined,
+    resyncNonce: async () => nonces?.resync(),
+  })
+  const { inFlight } = tracker
 
-  /** eth_simulateV1 at the opportunity's timestamp: balances before and after, gas used, success. */
-  async function simulate(opp: Opportunity, from: Address) {
-    const balance = (token: Address) => ({
-      from,
-      to: token,
-      data: encodeFunctionData({ abi: erc20, functionName: 'balanceOf', args: [from] }),
-    })
-    const calls: Record<string, unknown>[] = [balance(opp.receiveAsset), balance(opp.repayAsset)]
-    const oracleTxs = opp.dependsOn ? [...(opp.precededBy ?? []), opp.dependsOn] : []
-    for (const tx of oracleTxs)
-      calls.push({ from: tx.from, to: tx.to, data: tx.input, gas: toHex(3_000_000n) })
-    const liquidationIndex = calls.length
-    calls.push({ from, to: opp.call.to, data: opp.call.data, gas: toHex(3_000_000n) })
-    calls.push(balance(opp.receiveAsset), balance(opp.repayAsset))
-    const [block] = await rpc<{ calls: SimCall[] }[]>('eth_simulateV1', [
-      { blockStateCalls: [{ blockOverrides: { time: toHex(opp.atTimestamp) }, calls }], validation: false },
-      'latest',
-    ])
-    const results = block?.calls ?? []
-    const liquidation = results[liquidationIndex]
-    const read = (c: SimCall | undefined) => (c && c.returnData !== '0x' ? BigInt(c.returnData) : 0n)
-    const ok =
-      liquidation?.status === '0x1' && results.slice(2, liquidationIndex).every((c) => c.status === '0x1')
-    return {
-      ok,
-      reason: liquidation?.error?.message ?? (ok ? '' : 'reverted'),
-      gasUsed: liquidation ? BigInt(liquidation.gasUsed) : 0n,
-      received: read(results[results.length - 2]) - read(results[0]),
-      repaid: read(results[1]) - read(results[results.length - 1]),
-    }
-  }
-
-  const refuse = (opp: Opportunity, reason: string, extra: Record<string, unknown> = {}) => {
+  const refuse = (opp: Opportunity, reason: RefusalReason, extra: Record<string, unknown> = {}) => {
     metrics.refused.inc({ reason })
-    log.debug({ account: opp.account, reason, ...extra }, 'opportunity refused')
+    log.debug({ account: opp.account, key: opp.key, reason, ...extra }, 'opportunity refused')
     return 'refused' as const
   }
 
+  async function executeClaimed(
+    opp: Opportunity,
+    head: BlockHeader,
+    isCurrent: (() => boolean) | undefined,
+  ): Promise<ExecuteOutcome> {
+    // Without a key (dry run) there is no liquidator to simulate from (issue: dry runs should get
+    // a funded sender through state overrides).
+    const from = account?.address ?? opp.call.to
+    const started = now()
+    let sim: Awaited<ReturnType<typeof simulateOpportunity>>
+    try {
+      sim = await simulateOpportunity(fast, opp, from)
+    } catch (error) {
+      metrics.rpcErrors.inc({ stage: 'simulate' })
+      log.warn({ account: opp.account, err: errorText(error) }, 'simulation failed')
+      return refuse(opp, 'simulation failed')
+    }
+    metrics.stageSeconds.observe({ stage: 'simulate' }, (now() - started) / 1000)
+    if (!sim.ok) return refuse(opp, 'simulation reverts', { detail: sim.reason })
+    const profitBase = sim.profitBase
+    const gasLimit = (sim.gasUsed * (10_000n + settings.gasLimitMarginBps)) / 10_000n
+    const nativePrice = strategy.nativePriceBase()
+    const bid = bidGas({
+      profitBase,
+      gasLimit,
+      baseFeeWei: head.baseFeePerGas ?? 0n,
+      nativePriceBase: nativePrice,
+      shareBps: settings.priorityFeeShareBps,
+      maxFeeCapWei: settings.maxFeePerGasWei,
+      dependsOn: opp.dependsOn,
+    })
+    if ('refuse' in bid) return refuse(opp, bid.refuse)
+    const expectedFee = (head.baseFeePerGas ?? 0n) + bid.maxPriorityFeePerGas
+    const netBase =
+      profitBase -
+      gasCostBase(sim.gasUsed, expectedFee < bid.maxFeePerGas ? expectedFee : bid.maxFeePerGas, nativePrice)
+    if (netBase < settings.minProfitBase)
+      return refuse(opp, 'below min profit', { netBase: netBase.toString() })
+    if (isCurrent && !isCurrent()) return refuse(opp, 'superseded by a later pending oracle update')
+    metrics.opportunities.inc({ source: opp.dependsOn ? 'pending-oracle' : 'block' })
+    if (settings.dryRun || !account || !nonces) {
+      // Info level: a dry run exists to show what would be sent.
+      log.info(
+        { account: opp.account, key: opp.key, netBase: netBase.toString(), details: printable(opp.details) },
+        'dry run: would submit liquidation',
+      )
+      return refuse(opp, 'dry run')
+    }
+    const nonce = await nonces.take()
+    const entry: InFlight = {
+      opportunity: opp,
+      nonce,
+      gasLimit,
+      bid,
+      hashes: [],
+      sentBlock: head.number,
+      submittedAt: now(),
+      budgetBase: profitBase - settings.minProfitBase,
+    }
+    inFlight.set(opp.key, entry)
+    try {
+      entry.hashes.push(
+        await send({
+          nonce,
+          to: opp.call.to,
+          data: opp.call.data,
+          value: opp.call.value,
+          gas: gasLimit,
+          bid,
+        }),
+      )
+    } catch (error) {
+      inFlight.delete(opp.key)
+      metrics.rpcErrors.inc({ stage: 'send' })
+      log.warn({ account: opp.account, err: errorText(error) }, 'send failed; resyncing nonce')
+      await nonces.resync()
+      return refuse(opp, 'send failed')
+    }
+    metrics.submissions.inc({ kind: opp.dependsOn ? 'backrun' : 'liquidation' })
+    if (opp.dependsOn) {
+      const ms = entry.submittedAt - opp.dependsOn.seenAt
+      metrics.tickToTradeSeconds.observe(ms / 1000)
+      tickToTrade.push({ oracleTx: opp.dependsOn.hash, ms })
+    }
+    metrics.stageSeconds.observe({ stage: 'detect_to_submit' }, (entry.submittedAt - opp.detectedAt) / 1000)
+    log.info(
+      {
+        account: opp.account,
+        key: opp.key,
+        nonce,
+        hash: entry.hashes[0],
+        netBase: netBase.toString(),
+        lane: lane.name,
+        backrun: opp.dependsOn?.hash,
+        details: printable(opp.details),
+      },
+      'liquidation submitted',
+    )
+    return 'sent'
+  }
+
   return {
-    records,
+    records: tracker.records,
     tickToTrade,
     get address() {
       return account?.address
     },
-    isBusy: (a) => inFlight.has(a.toLowerCase()),
+    isBusy: (key) => inFlight.has(key) || claimed.has(key),
     inFlightCount: () => inFlight.size,
     inFlightBackruns: () =>
       [...inFlight.entries()]
         .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelling && e.hashes.length > 0)
         .map(([key]) => key),
 
-    async cancel(accountKey, reason) {
-      const entry = inFlight.get(accountKey.toLowerCase())
+    async cancel(key, reason) {
+      const entry = inFlight.get(key)
       if (!entry || entry.cancelling || entry.hashes.length === 0 || !account) return false
       entry.cancelling = true
       const bid = bumpGas(entry.bid)
       try {
-        const hash = await sendRaw({ nonce: entry.nonce, to: account.address, data: '0x', gas: 21_000n, bid })
+        const hash = await send({
+          nonce: entry.nonce,
+          to: account.address,
+          data: '0x',
+          value: 0n,
+          gas: 21_000n,
+          bid,
+        })
         entry.cancelHash = hash
         entry.hashes.push(hash)
         entry.bid = bid
@@ -226,8 +269,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     },
 
     async prepare() {
-      if (!account || settings.dryRun) return
-      await syncNonce()
+      if (!account || settings.dryRun || !nonces) return
       const sent: Hex[] = []
       for (const { token, spender } of strategy.approvals()) {
         const allowance = await client.readContract({
@@ -239,12 +281,11 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         if (allowance > 2n ** 200n) continue
         const block = await client.getBlock()
         const baseFee = block.baseFeePerGas ?? 0n
-        const n = nonce as number
-        nonce = n + 1
-        const hash = await sendRaw({
-          nonce: n,
+        const hash = await send({
+          nonce: await nonces.take(),
           to: token,
           data: encodeFunctionData({ abi: erc20, functionName: 'approve', args: [spender, 2n ** 256n - 1n] }),
+          value: 0n,
           gas: 100_000n,
           bid: { maxFeePerGas: baseFee * 2n + 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n },
         })
@@ -258,203 +299,22 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     },
 
     async execute(opp, head, isCurrent) {
-      const key = opp.account.toLowerCase()
-      if (inFlight.has(key)) return 'skipped'
-      const from = account?.address ?? opp.call.to
-      const started = now()
-      let sim: Awaited<ReturnType<typeof simulate>>
+      if (inFlight.has(opp.key) || claimed.has(opp.key)) return 'skipped'
+      claimed.add(opp.key)
       try {
-        sim = await simulate(opp, from)
-      } catch (error) {
-        metrics.rpcErrors.inc({ stage: 'simulate' })
-        log.warn({ account: opp.account, err: errorText(error) }, 'simulation failed')
-        return 'refused'
+        return await executeClaimed(opp, head, isCurrent)
+      } finally {
+        claimed.delete(opp.key)
       }
-      metrics.stageSeconds.observe({ stage: 'simulate' }, (now() - started) / 1000)
-      if (!sim.ok) return refuse(opp, 'simulation reverts', { detail: sim.reason })
-      // Profit from what the simulation actually moved, valued at the (predicted) prices.
-      const predicted =
-        opp.dependsOn && opp.predictedPrices ? { prices: opp.predictedPrices, tx: opp.dependsOn } : undefined
-      const bonusBase =
-        strategy.valueBase(opp.receiveAsset, sim.received, predicted) -
-        strategy.valueBase(opp.repayAsset, sim.repaid, predicted)
-      const gasLimit = (sim.gasUsed * (10_000n + settings.gasLimitMarginBps)) / 10_000n
-      const nativePrice = strategy.nativePriceBase()
-      const bid = bidGas({
-        bonusBase,
-        gasLimit,
-        baseFeeWei: head.baseFeePerGas ?? 0n,
-        nativePriceBase: nativePrice,
-        shareBps: settings.priorityFeeShareBps,
-        maxFeeCapWei: settings.maxFeePerGasWei,
-        dependsOn: opp.dependsOn,
-      })
-      if ('refuse' in bid) return refuse(opp, bid.refuse)
-      const expectedFee = (head.baseFeePerGas ?? 0n) + bid.maxPriorityFeePerGas
-      const netBase =
-        bonusBase -
-        gasCostBase(sim.gasUsed, expectedFee < bid.maxFeePerGas ? expectedFee : bid.maxFeePerGas, nativePrice)
-      if (netBase < settings.minProfitBase)
-        return refuse(opp, 'below min profit', { netBase: netBase.toString() })
-      if (isCurrent && !isCurrent()) return refuse(opp, 'superseded by a later pending oracle update')
-      metrics.opportunities.inc({ source: opp.dependsOn ? 'pending-oracle' : 'block' })
-      if (settings.dryRun || !account) {
-        log.info(
-          { account: opp.account, repay: opp.repayAmount.toString(), netBase: netBase.toString() },
-          'dry run: would submit liquidation',
-        )
-        return 'refused'
-      }
-      if (nonce === undefined) await syncNonce()
-      const n = nonce as number
-      nonce = n + 1
-      const entry: InFlight = {
-        opportunity: opp,
-        nonce: n,
-        gasLimit,
-        bid,
-        hashes: [],
-        sentBlock: head.number,
-        submittedAt: now(),
-        budgetBase: bonusBase - settings.minProfitBase,
-      }
-      inFlight.set(key, entry)
-      try {
-        entry.hashes.push(
-          await sendRaw({ nonce: n, to: opp.call.to, data: opp.call.data, gas: gasLimit, bid }),
-        )
-      } catch (error) {
-        inFlight.delete(key)
-        metrics.rpcErrors.inc({ stage: 'send' })
-        log.warn({ account: opp.account, err: errorText(error) }, 'send failed; resyncing nonce')
-        await syncNonce()
-        return 'refused'
-      }
-      metrics.submissions.inc({ kind: opp.dependsOn ? 'backrun' : 'liquidation' })
-      if (opp.dependsOn) {
-        const tickToTradeMs = entry.submittedAt - opp.dependsOn.seenAt
-        metrics.tickToTradeSeconds.observe(tickToTradeMs / 1000)
-        tickToTrade.push({ oracleTx: opp.dependsOn.hash, ms: tickToTradeMs })
-      }
-      metrics.stageSeconds.observe({ stage: 'detect_to_submit' }, (entry.submittedAt - opp.detectedAt) / 1000)
-      log.info(
-        {
-          account: opp.account,
-          nonce: n,
-          hash: entry.hashes[0],
-          netBase: netBase.toString(),
-          backrun: opp.dependsOn?.hash,
-        },
-        'liquidation submitted',
-      )
-      return 'sent'
     },
 
-    async onBlock(header) {
-      if (inFlight.size === 0) return
-      const latestNonce = account
-        ? await client.getTransactionCount({ address: account.address, blockTag: 'latest' })
-        : 0
-      for (const [key, entry] of inFlight) {
-        // Still being signed and sent: nothing to track yet.
-        if (entry.hashes.length === 0) continue
-        let landed = false
-        for (const hash of [...entry.hashes].reverse()) {
-          const receipt = await client.getTransactionReceipt({ hash }).catch(() => undefined)
-          if (!receipt) continue
-          landed = true
-          // Resolve only once the mirror has the block that carries it, so plans never miss it.
-          if (receipt.blockNumber > header.number) break
-          inFlight.delete(key)
-          if (hash === entry.cancelHash) {
-            metrics.inclusions.inc({ status: 'cancelled' })
-            log.info(
-              { account: entry.opportunity.account, hash, block: receipt.blockNumber },
-              'cancel included',
-            )
-            break
-          }
-          if (receipt.status !== 'success') {
-            metrics.inclusions.inc({ status: 'reverted' })
-            metrics.lost.inc()
-            log.warn(
-              { account: entry.opportunity.account, hash, block: receipt.blockNumber },
-              'liquidation reverted (taken by another liquidator?)',
-            )
-            break
-          }
-          const result = strategy.decodeExecution(receipt.logs as never)
-          metrics.inclusions.inc({ status: 'success' })
-          if (result) {
-            records.push({
-              ...result,
-              hash,
-              blockNumber: receipt.blockNumber,
-              gasUsed: receipt.gasUsed,
-              effectiveGasPrice: receipt.effectiveGasPrice,
-              expectedRepay: entry.opportunity.repayAmount,
-              expectedReceive: entry.opportunity.receiveAmount,
-              detectedAt: entry.opportunity.detectedAt,
-              submittedAt: entry.submittedAt,
-              includedAt: now(),
-              predicted: entry.opportunity.dependsOn !== undefined,
-            })
-          }
-          log.info(
-            {
-              account: entry.opportunity.account,
-              hash,
-              block: receipt.blockNumber,
-              gasUsed: receipt.gasUsed,
-            },
-            'liquidation included',
-          )
-          break
-        }
-        if (landed) continue
-        if (latestNonce > entry.nonce) {
-          // Our nonce was used by a transaction we are not tracking: dropped or replaced elsewhere.
-          inFlight.delete(key)
-          metrics.lost.inc()
-          log.warn(
-            { account: entry.opportunity.account, nonce: entry.nonce },
-            'transaction dropped; nonce consumed elsewhere',
-          )
-          await syncNonce()
-          continue
-        }
-        // Stuck for N blocks (a backrun too: its oracle update has landed or never will): bump.
-        if (!entry.cancelling && header.number - entry.sentBlock >= BigInt(settings.replaceAfterBlocks)) {
-          const bumped = bumpGas(entry.bid)
-          const worst = gasCostBase(entry.gasLimit, bumped.maxFeePerGas, strategy.nativePriceBase())
-          if (bumped.maxFeePerGas > settings.maxFeePerGasWei || worst > entry.budgetBase) continue
-          try {
-            entry.hashes.push(
-              await sendRaw({
-                nonce: entry.nonce,
-                to: entry.opportunity.call.to,
-                data: entry.opportunity.call.data,
-                gas: entry.gasLimit,
-                bid: bumped,
-              }),
-            )
-            entry.bid = bumped
-            entry.sentBlock = header.number
-            metrics.submissions.inc({ kind: 'replacement' })
-            log.info(
-              {
-                account: entry.opportunity.account,
-                nonce: entry.nonce,
-                maxFeePerGas: bumped.maxFeePerGas.toString(),
-              },
-              'stuck liquidation replaced',
-            )
-          } catch (error) {
-            metrics.rpcErrors.inc({ stage: 'replace' })
-            log.warn({ err: errorText(error) }, 'replacement rejected')
-          }
-        }
-      }
-    },
+    onBlock: (header) => tracker.onBlock(header),
   }
+}
+
+/** Details as strings (bigints do not survive JSON log lines). */
+function printable(details: Opportunity['details']): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {}
+  for (const [k, v] of Object.entries(details)) out[k] = typeof v === 'bigint' ? v.toString() : v
+  return out
 }

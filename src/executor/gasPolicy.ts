@@ -4,6 +4,7 @@
  * Otherwise the priority fee is a share of the expected profit, capped by the configured fee cap.
  */
 import type { PendingTx } from '../types.js'
+import type { RefusalReason } from './refusal.js'
 
 export interface GasBid {
   maxFeePerGas: bigint
@@ -11,7 +12,8 @@ export interface GasBid {
 }
 
 export interface BidParams {
-  bonusBase: bigint
+  /** Expected profit before gas, base units. */
+  profitBase: bigint
   gasLimit: bigint
   baseFeeWei: bigint
   nativePriceBase: bigint
@@ -20,7 +22,7 @@ export interface BidParams {
   dependsOn?: PendingTx | undefined
 }
 
-export function bidGas(p: BidParams): GasBid | { refuse: string } {
+export function bidGas(p: BidParams): GasBid | { refuse: RefusalReason } {
   if (p.dependsOn) {
     const tx = p.dependsOn
     const maxFee = tx.maxFeePerGas ?? tx.gasPrice
@@ -30,7 +32,7 @@ export function bidGas(p: BidParams): GasBid | { refuse: string } {
     return { maxFeePerGas: maxFee, maxPriorityFeePerGas: tip }
   }
   if (p.nativePriceBase <= 0n) return { refuse: 'no native token price to value gas' }
-  const profitWei = (p.bonusBase * 10n ** 18n) / p.nativePriceBase
+  const profitWei = (p.profitBase * 10n ** 18n) / p.nativePriceBase
   let tip = (profitWei * p.shareBps) / 10_000n / p.gasLimit
   const minTip = 10n ** 6n
   if (tip < minTip) tip = minTip

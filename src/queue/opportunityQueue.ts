@@ -1,6 +1,6 @@
 /**
- * The opportunity queue: a binary max-heap by expected net profit, one live entry per account.
- * Re-ranking an account pushes a new version; older versions are skipped when popped (lazy deletion).
+ * The opportunity queue: a binary max-heap by expected net profit, one live entry per key (an account, or an account and a position).
+ * Re-ranking a key pushes a new version; older versions are skipped when popped (lazy deletion).
  */
 import type { Opportunity } from '../types.js'
 
@@ -10,7 +10,7 @@ interface Entry {
 }
 
 export interface OpportunityQueue {
-  /** Inserts or re-ranks the account's entry. Predicted (pending-oracle) entries win over block ones. */
+  /** Inserts or re-ranks the key's entry. Predicted (pending-oracle) entries win over block ones. */
   upsert(opportunity: Opportunity): void
   /** Drops every entry that did not come from a pending transaction still unresolved. */
   clearBlockEntries(keepPredictedFromBlock: bigint): void
@@ -57,7 +57,7 @@ export function createOpportunityQueue(): OpportunityQueue {
 
   return {
     upsert(opportunity) {
-      const key = opportunity.account.toLowerCase()
+      const key = opportunity.key
       const current = live.get(key)
       if (current?.opportunity.dependsOn && !opportunity.dependsOn) return
       const entry = { opportunity, version: ++version }
@@ -81,7 +81,7 @@ export function createOpportunityQueue(): OpportunityQueue {
           heap[0] = last
           down(0)
         }
-        const key = top.opportunity.account.toLowerCase()
+        const key = top.opportunity.key
         if (live.get(key) === top) {
           live.delete(key)
           return top.opportunity

@@ -4,6 +4,7 @@
  * file; a snapshot that does not match, or does not parse, is reported and the caller rebuilds.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 
@@ -59,6 +60,40 @@ export function saveSnapshot(
   const tmp = `${file}.${process.pid}.tmp`
   writeFileSync(tmp, encodeState({ meta: { format: 1, savedAt: new Date().toISOString(), ...meta }, state }))
   renameSync(tmp, file)
+}
+
+/**
+ * Snapshots off the head loop: the state is encoded when asked (so it is the state of that head),
+ * the file is written asynchronously, and a request made while a write runs replaces any queued one
+ * (the newest wins). `flush` waits for everything asked so far to be on disk.
+ */
+export function createSnapshotWriter(dataDir: string, onError: (error: unknown) => void) {
+  let writing: Promise<void> | undefined
+  let queued: string | undefined
+  const file = snapshotPath(dataDir)
+  const tmp = `${file}.${process.pid}.tmp`
+  const writeLoop = async () => {
+    await mkdir(dataDir, { recursive: true })
+    while (queued !== undefined) {
+      const text = queued
+      queued = undefined
+      await writeFile(tmp, text)
+      await rename(tmp, file)
+    }
+  }
+  return {
+    save(meta: Omit<SnapshotMeta, 'format' | 'savedAt'>, state: unknown): void {
+      queued = encodeState({ meta: { format: 1, savedAt: new Date().toISOString(), ...meta }, state })
+      writing ??= writeLoop()
+        .catch(onError)
+        .finally(() => {
+          writing = undefined
+        })
+    },
+    async flush(): Promise<void> {
+      while (writing) await writing
+    },
+  }
 }
 
 export function loadSnapshot(

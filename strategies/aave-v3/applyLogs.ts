@@ -5,7 +5,6 @@
  */
 import { type Abi, decodeEventLog } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
-import { rayMul } from '../../src/math/fixedPoint.js'
 import {
   aaveOracleAbi,
   aggregatorAbi,
@@ -14,6 +13,7 @@ import {
   scaledTokenAbi,
   stableDebtTokenAbi,
 } from './abi.js'
+import { rayMul } from './fixedPoint.js'
 import { marketRules, normalizedDebt, normalizedIncome } from './math.js'
 import type { AaveRules } from './rules.js'
 import {

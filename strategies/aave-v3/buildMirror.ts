@@ -4,8 +4,10 @@
  * RPC call anywhere: positions come only from events.
  */
 import { type Address, type Hex, type PublicClient, toEventSelector } from 'viem'
+import { groupByBlock } from '../../src/chain/followChain.js'
 import { fetchLogs, getLogsChunked } from '../../src/chain/getLogsChunked.js'
 import type { ChainLog } from '../../src/chain/types.js'
+import type { BlockLogs, BlockRef } from '../../src/types.js'
 import {
   aaveOracleAbi,
   aggregatorAbi,
@@ -16,7 +18,7 @@ import {
 } from './abi.js'
 import { type ApplyResult, applyLogs, emptyResult } from './applyLogs.js'
 import { loadMarket, type MarketAddresses } from './loadMarket.js'
-import type { BlockRef, MarketState } from './state.js'
+import type { MarketState } from './state.js'
 
 const FOLLOWED_EVENTS: Hex[] = [
   ...poolAbi,
@@ -91,28 +93,21 @@ export async function buildMirror(
 }
 
 /**
- * Advances the mirror to `toBlock` with one eth_getLogs. Reloads the market configuration if a log
- * asked for it (a new reserve or price source), keeping every position.
+ * Applies blocks' logs in order and moves the mirror to `head`. Reloads the market configuration
+ * when a log asked for it (a new reserve or price source), keeping every position; without a node
+ * (an offline replay) the reload is skipped and reported in `reloadNeeded`.
  */
-export async function advanceMirror(
-  client: PublicClient,
+export async function applyBlocks(
+  client: PublicClient | undefined,
   market: MarketState,
-  toBlock: bigint,
+  blocks: readonly BlockLogs[],
+  head: BlockRef,
   params: MarketAddresses,
-  header?: BlockRef,
 ): Promise<ApplyResult> {
   const result = emptyResult()
-  if (toBlock <= market.block.number) return result
-  const logs = await fetchLogs(
-    client,
-    watchedAddresses(market),
-    followedEvents(),
-    market.block.number + 1n,
-    toBlock,
-  )
-  await applyLogBatch(client, market, logs, result)
-  if (result.reloadNeeded.length > 0) {
-    const fresh = await loadMarket(client, { ...params, blockNumber: toBlock })
+  for (const block of blocks) applyLogs(market, block.logs, block.timestamp, result)
+  if (result.reloadNeeded.length > 0 && client) {
+    const fresh = await loadMarket(client, { ...params, blockNumber: head.number })
     market.reserves = fresh.reserves
     market.tokens = fresh.tokens
     market.eModes = fresh.eModes
@@ -120,11 +115,31 @@ export async function advanceMirror(
     market.sources = fresh.sources
     for (const key of market.accounts.keys()) result.touchedAccounts.add(key)
   }
-  if (header && header.number === toBlock) {
-    market.block = { number: header.number, hash: header.hash, timestamp: header.timestamp }
-  } else {
-    const block = await client.getBlock({ blockNumber: toBlock })
-    market.block = { number: toBlock, hash: block.hash, timestamp: block.timestamp }
-  }
+  market.block = { number: head.number, hash: head.hash, timestamp: head.timestamp }
   return result
+}
+
+/** Advances the mirror to `toBlock` on its own (tests and tools; the daemon goes through src/chain). */
+export async function advanceMirror(
+  client: PublicClient,
+  market: MarketState,
+  toBlock: bigint,
+  params: MarketAddresses,
+): Promise<ApplyResult> {
+  if (toBlock <= market.block.number) return emptyResult()
+  const logs = await fetchLogs(
+    client,
+    watchedAddresses(market),
+    followedEvents(),
+    market.block.number + 1n,
+    toBlock,
+  )
+  const block = await client.getBlock({ blockNumber: toBlock })
+  return applyBlocks(
+    client,
+    market,
+    await groupByBlock(client, logs),
+    { number: toBlock, hash: block.hash, timestamp: block.timestamp },
+    params,
+  )
 }

@@ -1,187 +1,157 @@
 /**
- * The Aave v3 strategy: the mirror (built from logs or restored from a snapshot), kept at the head
- * block through gaps and reorgs, and planning of liquidations at a given timestamp and prices.
- * IO lives in sync/create; plan and decodePendingPrice are pure functions of the mirror.
+ * The Aave v3 strategy module: its `market` config section and flags, how they resolve into the
+ * market it follows (an address-book preset, a PoolAddressesProvider, or a devnet file), the running
+ * strategy, its devnet provider, fork preparation for backtests and the `markets` command.
  */
-import { type Hex, type PublicClient, parseEventLogs } from 'viem'
-import type { Logger } from '../../src/logger.js'
-import type { BlockHeader, PredictedPrice, Strategy, SyncResult } from '../../src/types.js'
-import { poolAbi } from './abi.js'
-import { advanceMirror, buildMirror } from './buildMirror.js'
-import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
-import type { MarketAddresses } from './loadMarket.js'
-import { createMarketView, userAccountData } from './math.js'
-import { decodeOracleAnswer } from './oracleDecode.js'
-import { nativePrice, planLiquidations, STRATEGY_NAME } from './plan.js'
-import { rulesForRevision } from './rules.js'
-import type { MarketState } from './state.js'
-import { verifyMirror } from './verifyMirror.js'
+import { type Address, encodeFunctionData, getAddress, isAddress } from 'viem'
+import { z } from 'zod'
+import { devActions } from '../../src/chain/devActions.js'
+import { sendUnlocked } from '../../src/chain/rpc.js'
+import { UsageError } from '../../src/errors.js'
+import type { StrategyModule } from '../../src/strategyModule.js'
+import { erc20Abi } from './abi.js'
+import { aaveAddresses, aaveDevnet } from './devnet/index.js'
+import { findMarketPreset, type MarketPreset, marketPresets } from './marketPresets.js'
+import { registerMarketsCommand } from './marketsCommand.js'
+import type { AaveLiquidationDetails } from './plan.js'
+import { STRATEGY_NAME } from './plan.js'
+import type { AaveStrategy } from './strategy.js'
+import { type AaveOptions, createAaveV3Strategy } from './strategy.js'
 
-export { STRATEGY_NAME }
+const address = z
+  .string()
+  .refine((v) => isAddress(v, { strict: false }), 'not an address')
+  .transform((v) => getAddress(v))
+const blockNumber = z
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, 'expected a block number')])
+  .transform((v) => BigInt(v))
 
-const CHECKPOINT_EVERY = 16n
-const CHECKPOINTS_KEPT = 4
+const marketSchema = z.strictObject({
+  /** An address-book preset (AaveV3Ethereum, …) instead of an addressesProvider. */
+  preset: z.string().optional(),
+  addressesProvider: address.optional(),
+  fromBlock: blockNumber.optional(),
+  multicall: address.optional(),
+})
+type MarketSection = z.output<typeof marketSchema>
 
-export interface AaveStrategyParams extends MarketAddresses {
-  client: PublicClient
-  fromBlock: bigint
-  log: Logger
-  /** A mirror restored from a snapshot (already checked against chain and market). */
-  restored?: MarketState | undefined
-}
-
-export interface AaveStrategy extends Strategy {
-  market(): MarketState
-}
-
-export async function createAaveV3Strategy(params: AaveStrategyParams): Promise<AaveStrategy> {
-  const { client, log } = params
-  const addresses: MarketAddresses = {
-    addressesProvider: params.addressesProvider,
-    multicallAddress: params.multicallAddress,
-  }
-  let market: MarketState
-  if (params.restored) {
-    market = params.restored
-    log.info({ block: market.block.number, accounts: market.accounts.size }, 'mirror restored from snapshot')
-  } else {
-    const started = Date.now()
-    market = (await buildMirror(client, { ...addresses, fromBlock: params.fromBlock })).market
-    log.info(
-      { block: market.block.number, accounts: market.accounts.size, ms: Date.now() - started },
-      'mirror built from logs',
+function resolvePreset(name: string): MarketPreset {
+  const preset = findMarketPreset(name)
+  if (!preset) {
+    const names = marketPresets().map((p) => p.name)
+    throw new UsageError(
+      `unknown market "${name}" (${names.length} presets from @aave-dao/aave-address-book: ${names.slice(0, 6).join(', ')}, …; list them with: undertow markets)`,
     )
   }
-  let exposure: ExposureIndex = buildExposureIndex(market)
-  let checkpoints: MarketState[] = [structuredClone(market)]
-  /** Hashes of the heads we processed, to find the common ancestor after a reorg. */
-  const processed = new Map<bigint, Hex>([[market.block.number, market.block.hash]])
+  return preset
+}
 
-  const rules = () => rulesForRevision(market.poolRevision)
+const asString = (v: unknown) => (typeof v === 'string' ? v : undefined)
 
-  const remember = () => {
-    processed.set(market.block.number, market.block.hash)
-    for (const n of processed.keys()) if (n < market.block.number - 256n) processed.delete(n)
-    const last = checkpoints[checkpoints.length - 1]
-    if (!last || market.block.number - last.block.number >= CHECKPOINT_EVERY) {
-      checkpoints.push(structuredClone(market))
-      if (checkpoints.length > CHECKPOINTS_KEPT) checkpoints = checkpoints.slice(-CHECKPOINTS_KEPT)
+export const aaveV3: StrategyModule<AaveOptions> = {
+  name: STRATEGY_NAME,
+  description: 'Aave v3 (v3.0 and v3.6 pools): cross-collateral lending liquidations',
+  marketSchema,
+  flags: [
+    {
+      flags: '--market <name>',
+      description: 'an Aave v3 market from @aave-dao/aave-address-book (see: undertow markets)',
+      name: 'market',
+    },
+    {
+      flags: '--addresses-provider <address>',
+      description: 'the market’s PoolAddressesProvider',
+      name: 'addressesProvider',
+    },
+    {
+      flags: '--multicall <address>',
+      description: 'Multicall3-compatible contract for batched reads',
+      name: 'multicall',
+    },
+  ],
+  resolveTarget({ section: rawSection, flags, devnet, chainId, fromBlock }) {
+    const section = (rawSection ?? {}) as MarketSection
+    const devnetFlag = devnet?.rank === 'flag' ? aaveAddresses(devnet.info) : undefined
+    const devnetFile = devnet?.rank === 'file' ? aaveAddresses(devnet.info) : undefined
+    const flagMarket = asString(flags.market)
+    const flagProvider = asString(flags.addressesProvider)
+    const flagMulticall = asString(flags.multicall)
+    if (flagMarket !== undefined && flagProvider !== undefined)
+      throw new UsageError('pass either --market or --addresses-provider, not both')
+    if (section.preset !== undefined && section.addressesProvider !== undefined)
+      throw new UsageError('set either market.preset or market.addressesProvider in the config, not both')
+    const presetName = flagMarket ?? (flagProvider === undefined ? section.preset : undefined)
+    const preset = presetName !== undefined ? resolvePreset(presetName) : undefined
+    const providerRaw =
+      flagProvider ??
+      preset?.addressesProvider ??
+      devnetFlag?.addressesProvider ??
+      section.addressesProvider ??
+      devnetFile?.addressesProvider
+    if (!providerRaw)
+      throw new UsageError(
+        'no market: pass --market NAME or --addresses-provider, set market.preset or market.addressesProvider, or use --devnet FILE',
+      )
+    if (!isAddress(providerRaw, { strict: false }))
+      throw new UsageError(`--addresses-provider is not an address: "${providerRaw}"`)
+    const multicallRaw =
+      flagMulticall ??
+      devnetFlag?.batchReader ??
+      section.multicall ??
+      preset?.multicall ??
+      devnetFile?.batchReader
+    if (multicallRaw !== undefined && !isAddress(multicallRaw, { strict: false }))
+      throw new UsageError(`--multicall is not an address: "${multicallRaw}"`)
+    if (preset && chainId !== undefined && chainId !== preset.chainId)
+      throw new UsageError(
+        `market ${preset.name} is on chain ${preset.chainId}, but the chain id is set to ${chainId}`,
+      )
+    const provider = getAddress(providerRaw)
+    return {
+      options: {
+        addressesProvider: provider,
+        multicallAddress: multicallRaw ? getAddress(multicallRaw) : undefined,
+        fromBlock: fromBlock ?? (devnetFlag ? 0n : undefined) ?? section.fromBlock ?? 0n,
+      },
+      chainId: preset?.chainId,
+      id: provider,
+      fromBlock: fromBlock ?? (devnetFlag ? 0n : undefined) ?? section.fromBlock ?? 0n,
     }
-  }
-
-  async function findAncestor(): Promise<bigint | undefined> {
-    const numbers = [...processed.keys()].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
-    for (const n of numbers) {
-      const canonical = await client.getBlock({ blockNumber: n }).catch(() => undefined)
-      if (canonical && canonical.hash === processed.get(n)) return n
-    }
-    return undefined
-  }
-
-  async function rollback(header: BlockHeader): Promise<SyncResult> {
-    const ancestor = await findAncestor()
-    const checkpoint =
-      ancestor === undefined ? undefined : [...checkpoints].reverse().find((c) => c.block.number <= ancestor)
-    for (const n of [...processed.keys()]) if (ancestor === undefined || n > ancestor) processed.delete(n)
-    if (!checkpoint || ancestor === undefined) {
-      log.warn({ head: header.number }, 'reorg deeper than the kept checkpoints: rebuilding the mirror')
-      market = (
-        await buildMirror(client, { ...addresses, fromBlock: params.fromBlock, toBlock: header.number })
-      ).market
-      checkpoints = [structuredClone(market)]
-      exposure = buildExposureIndex(market)
-      remember()
-      return { changedAccounts: market.accounts.size, rebuilt: true }
-    }
-    checkpoints = checkpoints.filter((c) => c.block.number <= checkpoint.block.number)
-    market = structuredClone(checkpoint)
-    await advanceMirror(client, market, header.number, addresses, header)
-    exposure = buildExposureIndex(market)
-    remember()
-    log.warn(
-      { ancestor, checkpoint: checkpoint.block.number, head: header.number },
-      'reorg: mirror rolled back and replayed',
-    )
-    return { changedAccounts: market.accounts.size, reorgedTo: ancestor }
-  }
-
-  return {
-    name: STRATEGY_NAME,
-    get head() {
-      return market.block
+  },
+  create: (context, options, start) => createAaveV3Strategy(context, options, start),
+  devnet: aaveDevnet,
+  backtest: {
+    // The fork liquidator gets the debt asset from the reserve's aToken (which holds the liquidity)
+    // and approves the Pool; funding, approval and the call then land in one block.
+    async prepareFork(client, strategy, opportunity, liquidator) {
+      const market = (strategy as AaveStrategy).market()
+      const details = opportunity.details as unknown as AaveLiquidationDetails
+      const debtReserve = market.reserves.get(details.debtAsset.toLowerCase())
+      if (!debtReserve) throw new Error(`unknown debt asset ${details.debtAsset}`)
+      const dev = devActions(client)
+      await dev.setBalance({ address: debtReserve.aToken, value: 10n ** 20n })
+      await dev.impersonateAccount({ address: debtReserve.aToken })
+      const send = (from: Address, to: Address, data: `0x${string}`) =>
+        sendUnlocked(client, { from, to, data, gas: 3_000_000n })
+      await send(
+        debtReserve.aToken,
+        details.debtAsset,
+        encodeFunctionData({
+          abi: erc20Abi,
+          functionName: 'transfer',
+          args: [liquidator, details.debtToCover],
+        }),
+      )
+      await send(
+        liquidator,
+        details.debtAsset,
+        encodeFunctionData({
+          abi: erc20Abi,
+          functionName: 'approve',
+          args: [opportunity.call.to, 2n ** 256n - 1n],
+        }),
+      )
     },
-    market: () => market,
-
-    async sync(header) {
-      const current = market.block
-      if (header.number === current.number && header.hash === current.hash) return { changedAccounts: 0 }
-      const extendsHead = header.number === current.number + 1n && header.parentHash === current.hash
-      if (!extendsHead) {
-        let reorg = header.number <= current.number || header.number === current.number + 1n
-        if (!reorg) {
-          // A gap: our head must still be canonical, or blocks we applied were reorged out.
-          const canonical = await client.getBlock({ blockNumber: current.number })
-          reorg = canonical.hash !== current.hash
-        }
-        if (reorg) return rollback(header)
-      }
-      const result = await advanceMirror(client, market, header.number, addresses, header)
-      for (const key of result.touchedAccounts) indexAccount(exposure, key, market.accounts.get(key))
-      if (result.reloadNeeded.length > 0) exposure = buildExposureIndex(market)
-      remember()
-      const moved =
-        result.movedPrices.size > 0 ? exposedAccounts(market, exposure, result.movedPrices).size : 0
-      return { changedAccounts: result.touchedAccounts.size + moved }
-    },
-
-    plan: (params) => planLiquidations(market, exposure, params),
-
-    decodePendingPrice(tx) {
-      if (!tx.to) return undefined
-      const assets = market.sources.get(tx.to.toLowerCase())
-      if (!assets || assets.length === 0) return undefined
-      const answer = decodeOracleAnswer(tx.input)
-      if (answer === undefined || answer <= 0n) return undefined
-      return { prices: new Map(assets.map((asset) => [asset, answer])), tx } satisfies PredictedPrice
-    },
-
-    valueBase(asset, amount, predicted) {
-      const key = asset.toLowerCase()
-      const reserve = market.reserves.get(key)
-      const price = predicted?.prices.get(key) ?? market.prices.get(key) ?? 0n
-      return reserve ? (amount * price) / 10n ** BigInt(reserve.decimals) : 0n
-    },
-    decodeExecution(logs) {
-      const [event] = parseEventLogs({
-        abi: poolAbi,
-        eventName: 'LiquidationCall',
-        logs: logs as never,
-        strict: true,
-      })
-      if (!event) return undefined
-      return {
-        account: event.args.user,
-        repayAsset: event.args.debtAsset,
-        repaid: event.args.debtToCover,
-        receiveAsset: event.args.collateralAsset,
-        received: event.args.liquidatedCollateralAmount,
-      }
-    },
-    oracleAddresses: () => new Set(market.sources.keys()),
-    nativePriceBase: () => nativePrice(market, market.prices),
-    approvals: () => [...market.reserves.values()].map((r) => ({ token: r.asset, spender: market.pool })),
-    accountCount: () => market.accounts.size,
-    underwaterCount(timestamp) {
-      const view = createMarketView(market, timestamp, rules())
-      let n = 0
-      for (const p of market.accounts.values())
-        if (p.config !== 0n && userAccountData(view, p).healthFactor < view.rules.liquidationThresholdHf) n++
-      return n
-    },
-    snapshot: () => market,
-    async verify() {
-      const result = await verifyMirror(client, market, { multicallAddress: params.multicallAddress })
-      return { checked: result.checked, mismatches: result.mismatches.length }
-    },
-  }
+  },
+  registerCommands: (program) => registerMarketsCommand(program),
 }

@@ -14,7 +14,7 @@ import {
   RAY,
   rayMul,
   SECONDS_PER_YEAR,
-} from '../../src/math/fixedPoint.js'
+} from './fixedPoint.js'
 import {
   type AaveRules,
   closeFactorBpsV3_0,

@@ -3,11 +3,11 @@
  * oracle update, at predicted prices), ranked by expected net bonus. Shared by the daemon and the
  * backtest, so both decide with the same code.
  */
-import { type Address, encodeFunctionData } from 'viem'
-import { MAX_UINT256 } from '../../src/math/fixedPoint.js'
-import type { Opportunity, PredictedPrice } from '../../src/types.js'
-import { poolAbi } from './abi.js'
+import { type Address, encodeFunctionData, formatUnits } from 'viem'
+import type { Opportunity, PredictedPrice, ProfitProbe } from '../../src/types.js'
+import { erc20Abi, poolAbi } from './abi.js'
 import { type ExposureIndex, exposedAccounts } from './exposure.js'
+import { MAX_UINT256 } from './fixedPoint.js'
 import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
 import type { AccountPosition, MarketState } from './state.js'
 
@@ -15,6 +15,47 @@ export const STRATEGY_NAME = 'aave-v3'
 
 /** Gas a liquidationCall uses (v3.0; v3.6 is in the same range), for ranking before simulation gives the real figure. */
 export const LIQUIDATION_GAS_ESTIMATE = 450_000n
+
+/** What an Aave liquidation opportunity carries in `details`: exact amounts, and names for people. */
+export type AaveLiquidationDetails = {
+  collateralAsset: Address
+  debtAsset: Address
+  collateralSymbol: string
+  debtSymbol: string
+  debtToCover: bigint
+  collateralReceived: bigint
+  /** The amount the call names (type(uint256).max on v3.3+: the Pool's own maximum). */
+  callDebtToCover: bigint
+}
+
+export type AaveOpportunity = Opportunity<AaveLiquidationDetails>
+
+/** Base-currency value of a signed token amount at `prices` (truncated toward zero, as before: each side floored). */
+export function valueAt(
+  market: MarketState,
+  prices: Map<string, bigint>,
+  asset: string,
+  amount: bigint,
+): bigint {
+  const key = asset.toLowerCase()
+  const reserve = market.reserves.get(key)
+  return reserve ? (amount * (prices.get(key) ?? 0n)) / 10n ** BigInt(reserve.decimals) : 0n
+}
+
+/** The liquidator's balances of both assets, read around the call: collateral in, debt out. */
+export function balanceProbes(
+  market: MarketState,
+  prices: Map<string, bigint>,
+  assets: readonly Address[],
+): ProfitProbe[] {
+  return assets.map((asset) => ({
+    label: `balanceOf ${market.reserves.get(asset.toLowerCase())?.symbol ?? asset}`,
+    to: asset,
+    calldata: (liquidator: Address) =>
+      encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [liquidator] }),
+    valueBase: (delta: bigint) => valueAt(market, prices, asset, delta),
+  }))
+}
 
 export interface PlanParams {
   timestamp: bigint
@@ -28,7 +69,7 @@ export function planLiquidations(
   market: MarketState,
   exposure: ExposureIndex | undefined,
   params: PlanParams,
-): Opportunity[] {
+): AaveOpportunity[] {
   const { timestamp, predicted, gasPriceWei } = params
   let prices = market.prices
   let candidates: Iterable<[string, AccountPosition]> = market.accounts
@@ -45,7 +86,9 @@ export function planLiquidations(
   const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)
   const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
-  const out: Opportunity[] = []
+  const out: AaveOpportunity[] = []
+  // Probes value what the simulation moved at the prices planned with, even after the mirror moves on.
+  const plannedPrices = new Map(prices)
   for (const [key, position] of candidates) {
     if (position.config === 0n) continue
     const data = userAccountData(view, position)
@@ -65,15 +108,15 @@ export function planLiquidations(
           : undefined
     if (!best) continue
     const account = key as Address
+    const net = best.bonusBase - gasCostBase
+    const symbol = (asset: Address) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
     out.push({
+      key,
       account,
       strategy: STRATEGY_NAME,
-      repayAsset: best.debtAsset,
-      repayAmount: best.debtToCover,
-      receiveAsset: best.collateralAsset,
-      receiveAmount: best.collateralReceived,
-      bonusBase: best.bonusBase,
-      netProfitBase: best.bonusBase - gasCostBase,
+      profitBase: best.bonusBase,
+      netProfitBase: net,
+      netProfitUsd: formatUnits(net, 8),
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: {
         to: market.pool,
@@ -82,6 +125,17 @@ export function planLiquidations(
           functionName: 'liquidationCall',
           args: [best.collateralAsset, best.debtAsset, account, best.callDebtToCover, false],
         }),
+        value: 0n,
+      },
+      probes: balanceProbes(market, plannedPrices, [best.collateralAsset, best.debtAsset]),
+      details: {
+        collateralAsset: best.collateralAsset,
+        debtAsset: best.debtAsset,
+        collateralSymbol: symbol(best.collateralAsset),
+        debtSymbol: symbol(best.debtAsset),
+        debtToCover: best.debtToCover,
+        collateralReceived: best.collateralReceived,
+        callDebtToCover: best.callDebtToCover,
       },
       ...(predicted
         ? {

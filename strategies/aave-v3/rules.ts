@@ -28,7 +28,7 @@ import {
   SECONDS_PER_YEAR,
   WAD,
   wadDiv,
-} from '../../src/math/fixedPoint.js'
+} from './fixedPoint.js'
 import type { ReserveState } from './state.js'
 
 // ---------------------------------------------------------------------------------------------

@@ -4,17 +4,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../src/chain/startAnvil.js'
-import { type Devnet, devnetInfo, setPrice, startDevnet } from '../../src/devnet/startDevnet.js'
+import { devnetInfo } from '../../src/devnet/devnetFile.js'
 import { poolAbi } from '../../strategies/aave-v3/abi.js'
 import type { AccountReport } from '../../strategies/aave-v3/accountReport.js'
-import { expectOneLineError, runCli } from '../helpers.js'
+import {
+  type AaveDevnet as Devnet,
+  setPrice,
+  startAaveDevnet,
+} from '../../strategies/aave-v3/devnet/index.js'
+import { expectOneLineError, runCli } from '../support/helpers.js'
 
 let devnet: Devnet
 const dir = mkdtempSync(join(tmpdir(), 'undertow-accounts-'))
 const file = join(dir, 'devnet.json')
 
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 40, seed: 3 })
+  devnet = await startAaveDevnet({ accounts: 40, seed: 3 })
   writeFileSync(file, JSON.stringify(devnetInfo(devnet)))
   await setPrice(devnet, 'WETH', '1450', devnet.client)
   await setPrice(devnet, 'WBTC', '30000', devnet.client)

@@ -13,11 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordDataset } from '../../src/backtest/dataset.js'
 import { forkExecute } from '../../src/backtest/forkExecute.js'
 import { replay } from '../../src/backtest/replay.js'
-import { valueAtPrices } from '../../src/backtest/value.js'
-import { devnetInfo } from '../../src/devnet/startDevnet.js'
+import { devnetInfo } from '../../src/devnet/devnetFile.js'
+import { createLogger } from '../../src/logger.js'
 import { poolAbi } from '../../strategies/aave-v3/abi.js'
-import { expectOneLineError, runCli } from '../helpers.js'
-import { generateHistory, type History } from '../history.js'
+import { aaveV3 } from '../../strategies/aave-v3/index.js'
+import type { AaveLiquidationDetails } from '../../strategies/aave-v3/plan.js'
+import type { AaveLiquidationEventDetails } from '../../strategies/aave-v3/strategy.js'
+import { expectOneLineError, runCli } from '../support/helpers.js'
+import { generateHistory, type History } from '../support/history.js'
 
 let history: History
 const dir = mkdtempSync(join(tmpdir(), 'undertow-backtest-'))
@@ -33,22 +36,38 @@ describe('undertow backtest', () => {
   it('reports every real liquidation exactly, every untaken opportunity, and fork execution agrees with the mirror', async () => {
     const { devnet, fromBlock, toBlock, competitor } = history
     const client = devnet.client
-    const dataset = await recordDataset(client, {
-      chainId: devnet.chainId,
+    const log = createLogger('silent')
+    const options = {
       addressesProvider: devnet.addresses.addressesProvider,
-      multicall: devnet.addresses.batchReader,
-      indexFromBlock: 0n,
+      multicallAddress: devnet.addresses.batchReader,
+      fromBlock: 0n,
+    }
+    const atFrom = await aaveV3.create({ client, log }, options, { fromBlock: 0n, toBlock: fromBlock })
+    const dataset = await recordDataset(client, atFrom, {
+      chainId: devnet.chainId,
+      target: devnet.addresses.addressesProvider,
+      options,
       fromBlock,
       toBlock,
     })
-    const report = replay(dataset, { minProfitBase: 10n ** 8n, blockTimeSec: 1n, rankingTipWei: 10n ** 9n })
+    const replayed = await aaveV3.create({ log }, options, {
+      fromBlock: 0n,
+      restored: structuredClone(dataset.initial),
+    })
+    const report = await replay(replayed, dataset, {
+      minProfitBase: 10n ** 8n,
+      blockTimeSec: 1n,
+      rankingTipWei: 10n ** 9n,
+    })
+    const amounts = (details: unknown) => {
+      const d = details as AaveLiquidationEventDetails
+      return [d.debtToCover, d.liquidatedCollateral]
+    }
 
     const logs = await client.getLogs({ address: devnet.addresses.pool, fromBlock: fromBlock + 1n, toBlock })
     const truth = parseEventLogs({ abi: poolAbi, eventName: 'LiquidationCall', logs })
     expect(truth.length).toBeGreaterThanOrEqual(2)
-    expect(
-      report.liquidations.map((l) => [l.block, l.liquidator, l.user, l.debtToCover, l.liquidatedCollateral]),
-    ).toEqual(
+    expect(report.liquidations.map((l) => [l.block, l.liquidator, l.user, ...amounts(l.details)])).toEqual(
       truth.map((e) => [
         e.blockNumber,
         e.args.liquidator,
@@ -81,21 +100,15 @@ describe('undertow backtest', () => {
       ).toBe(false)
     }
 
-    await forkExecute(
-      devnet.rpcUrl,
-      devnet.chainId,
-      dataset.initial,
-      report.episodes,
-      (asset, amount, prices) => valueAtPrices(dataset.initial, asset, amount, prices),
-    )
+    if (!aaveV3.backtest) throw new Error('the Aave module has fork hooks')
+    await forkExecute(devnet.rpcUrl, devnet.chainId, replayed, aaveV3.backtest, report.episodes)
     expect(report.episodes.length).toBeGreaterThan(0)
     for (const episode of report.episodes) {
       expect(episode.fork?.success, episode.fork?.reason).toBe(true)
       expect(episode.fork?.timestamp).toBe(episode.opportunity.atTimestamp)
-      expect({ repaid: episode.fork?.repaid, received: episode.fork?.received }).toEqual({
-        repaid: episode.opportunity.repayAmount,
-        received: episode.opportunity.receiveAmount,
-      })
+      const planned = episode.opportunity.details as unknown as AaveLiquidationDetails
+      expect(amounts(episode.fork?.details)).toEqual([planned.debtToCover, planned.collateralReceived])
+      expect(episode.fork?.agreesWithMirror).toBe(true)
     }
   })
 

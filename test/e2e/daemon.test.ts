@@ -6,19 +6,15 @@ import { writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
 import { type Daemon, startDaemon } from '../../src/daemon.js'
-import {
-  DEMO_LIQUIDATOR_KEY,
-  type DemoRun,
-  sendPendingPrice,
-  startDemo,
-  waitUntilSettled,
-} from '../../src/demo.js'
-import { setPrice } from '../../src/devnet/startDevnet.js'
+import { DEMO_LIQUIDATOR_KEY, sendPendingPrice, waitUntilSettled } from '../../src/demo.js'
 import { createLogger } from '../../src/logger.js'
 import { loadSnapshot, snapshotPath } from '../../src/store/snapshotStore.js'
 import { aggregatorAbi, erc20Abi } from '../../strategies/aave-v3/abi.js'
-import { independentPredictions, openProfitable } from '../daemonChecks.js'
-import { startCuttableProxy } from '../wsProxy.js'
+import { setPrice } from '../../strategies/aave-v3/devnet/index.js'
+import { registry } from '../../strategies/index.js'
+import { type AaveDemoRun, aaveRecord, aaveStrategy, startAaveDemo } from '../support/aave.js'
+import { independentPredictions, openProfitable } from '../support/daemonChecks.js'
+import { startCuttableProxy } from '../support/wsProxy.js'
 
 const quiet = () => createLogger('error', { pretty: false, destination: process.stderr })
 const cleanups: (() => Promise<void>)[] = []
@@ -26,13 +22,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
 })
 
-async function demo(options: Parameters<typeof startDemo>[0] = {}): Promise<DemoRun> {
-  const run = await startDemo({ log: quiet(), ...options })
+async function demo(options: Parameters<typeof startAaveDemo>[0] = {}): Promise<AaveDemoRun> {
+  const run = await startAaveDemo({ log: quiet(), ...options })
   cleanups.push(() => run.stop())
   return run
 }
 
-async function balances(run: DemoRun) {
+async function balances(run: AaveDemoRun) {
   const out = new Map<string, bigint>()
   for (const reserve of Object.values(run.devnet.addresses.reserves)) {
     out.set(
@@ -52,12 +48,12 @@ describe('undertow daemon', () => {
   it('liquidates every profitable account after a pending price shock, exactly as predicted, backrunning the oracle', async () => {
     const run = await demo()
     // The default devnet is the current Aave: aave-v3-origin 3.6 (Pool revision 10).
-    expect(run.daemon.strategy.market().poolRevision).toBe(10n)
+    expect(aaveStrategy(run.daemon).market().poolRevision).toBe(10n)
     const before = await balances(run)
     const hashes = [
-      await sendPendingPrice(run.devnet, 'WETH', '1500'),
-      await sendPendingPrice(run.devnet, 'WBTC', '31000'),
-      await sendPendingPrice(run.devnet, 'LINK', '11'),
+      await sendPendingPrice(run, 'WETH', '1500'),
+      await sendPendingPrice(run, 'WBTC', '31000'),
+      await sendPendingPrice(run, 'LINK', '11'),
     ]
     expect(await waitUntilSettled(run)).toBe(true)
     const records = run.daemon.executor.records
@@ -78,12 +74,13 @@ describe('undertow daemon', () => {
       records,
     )
     for (const { record, predicted } of checks)
-      expect({ repaid: record.repaid, received: record.received }).toEqual(predicted)
+      expect({ repaid: aaveRecord(record).repaid, received: aaveRecord(record).received }).toEqual(predicted)
 
     // The liquidator's token balances moved by exactly the predicted amounts (gas is paid in ETH).
     const after = await balances(run)
     const expected = new Map(before)
-    for (const r of records) {
+    for (const record of records) {
+      const r = aaveRecord(record)
       expected.set(
         r.receiveAsset.toLowerCase(),
         (expected.get(r.receiveAsset.toLowerCase()) ?? 0n) + r.received,
@@ -100,7 +97,7 @@ describe('undertow daemon', () => {
     expect(backruns.length).toBeGreaterThan(0)
     for (const r of backruns) expect(r.blockNumber - (oracleBlocks[0] ?? 0n)).toBeLessThanOrEqual(1n)
     expect(backruns.some((r) => oracleBlocks.includes(r.blockNumber))).toBe(true)
-    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: [] })
   })
 
   it('survives repeated WebSocket cuts: reconnects, backfills, liquidates, and the mirror stays exact', async () => {
@@ -112,6 +109,7 @@ describe('undertow daemon', () => {
     const config = parseConfig(
       { devnet: run.devnetFile, rpcWs: proxy.url, dataDir: run.dataDir, minProfitUsd: '5' },
       env,
+      registry,
     )
     const daemon: Daemon = await startDaemon(config, env, quiet())
     cleanups.push(() => daemon.stop(5_000))
@@ -136,7 +134,7 @@ describe('undertow daemon', () => {
     expect(daemon.strategy.head.number).toBeGreaterThanOrEqual(
       (await run.devnet.client.getBlockNumber({ cacheTime: 0 })) - 1n,
     )
-    expect(await daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+    expect(await daemon.strategy.verify()).toMatchObject({ mismatches: [] })
   })
 
   it('follows a reorg made with anvil_reorg: rolls back and still verifies exact', async () => {
@@ -160,7 +158,7 @@ describe('undertow daemon', () => {
     expect((await run.daemon.metrics.reorgs.get()).values[0]?.value).toBeGreaterThanOrEqual(1)
     const head = await client.getBlock()
     expect(run.daemon.strategy.head.hash).toBe(head.hash)
-    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: 0 })
+    expect(await run.daemon.strategy.verify()).toMatchObject({ mismatches: [] })
   })
 
   it('resumes from its snapshot after being killed, without a backfill, and rebuilds a corrupt one', async () => {
@@ -180,21 +178,25 @@ describe('undertow daemon', () => {
     run.daemon.watcher.stop()
     await setPrice(run.devnet, 'LINK', '12', client)
     const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
-    const config = parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, minProfitUsd: '5' }, env)
+    const config = parseConfig(
+      { devnet: run.devnetFile, dataDir: run.dataDir, minProfitUsd: '5' },
+      env,
+      registry,
+    )
     const resumed = await startDaemon(config, env, quiet())
     cleanups.push(() => resumed.stop(5_000))
     expect(resumed.startedFrom).toBe('snapshot')
-    expect(await resumed.strategy.verify()).toMatchObject({ mismatches: 0 })
+    expect(await resumed.strategy.verify()).toMatchObject({ mismatches: [] })
 
     writeFileSync(snapshotPath(run.dataDir), '{"meta": {"format": 1, "blockNumber": "1"')
     const rebuilt = await startDaemon(
-      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}),
+      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}, registry),
       {},
       quiet(),
     )
     cleanups.push(() => rebuilt.stop(1_000))
     expect(rebuilt.startedFrom).toBe('backfill')
-    expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: 0 })
+    expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: [] })
   })
 
   it('cancels a backrun already sent when a later pending update makes the account healthy again', async () => {
@@ -208,7 +210,7 @@ describe('undertow daemon', () => {
         values.filter((v) => v.labels.status === status).reduce((n, v) => n + v.value, 0)
       return { cancelled: of('cancelled'), reverted: of('reverted'), success: of('success') }
     }
-    await sendPendingPrice(run.devnet, 'WETH', '1500')
+    await sendPendingPrice(run, 'WETH', '1500')
     const until = async (check: () => boolean, ms = 15_000) => {
       const deadline = Date.now() + ms
       while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
@@ -217,7 +219,7 @@ describe('undertow daemon', () => {
     expect(await until(() => run.daemon.executor.inFlightBackruns().length > 0)).toBe(true)
     const sent = run.daemon.executor.inFlightBackruns()
     // The price comes back before any block: the accounts are healthy again.
-    await sendPendingPrice(run.devnet, 'WETH', '2000', '6')
+    await sendPendingPrice(run, 'WETH', '2000', '6')
     const { values } = await run.daemon.metrics.submissions.get()
     expect(await until(() => values.length >= 0 && run.daemon.executor.inFlightBackruns().length === 0)).toBe(
       true,

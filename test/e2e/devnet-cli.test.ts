@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpClient } from '../../src/chain/rpc.js'
-import type { DevnetInfo } from '../../src/devnet/startDevnet.js'
 import { aggregatorAbi, erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { expectOneLineError, projectRoot, runCli } from '../helpers.js'
+import type { AaveDevnetInfo as DevnetInfo } from '../../strategies/aave-v3/devnet/index.js'
+import { expectOneLineError, projectRoot, runCli } from '../support/helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'undertow-devnet-'))
 const file = join(dir, 'devnet.json')

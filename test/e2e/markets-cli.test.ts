@@ -6,7 +6,7 @@
 import * as addressBook from '@aave-dao/aave-address-book'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AnvilInstance, startAnvil } from '../../src/chain/startAnvil.js'
-import { expectOneLineError, runCli } from '../helpers.js'
+import { expectOneLineError, runCli } from '../support/helpers.js'
 
 let anvil: AnvilInstance
 beforeAll(async () => {

@@ -6,15 +6,16 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../src/chain/startAnvil.js'
 import { DEMO_LIQUIDATOR_KEY } from '../../src/demo.js'
-import { type Devnet, devnetInfo, startDevnet } from '../../src/devnet/startDevnet.js'
-import { expectOneLineError, projectRoot } from '../helpers.js'
+import { devnetInfo } from '../../src/devnet/devnetFile.js'
+import { type AaveDevnet as Devnet, startAaveDevnet } from '../../strategies/aave-v3/devnet/index.js'
+import { expectOneLineError, projectRoot } from '../support/helpers.js'
 
 let devnet: Devnet
 const dir = mkdtempSync(join(tmpdir(), 'undertow-run-'))
 const devnetFile = join(dir, 'devnet.json')
 
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 5, seed: 9 })
+  devnet = await startAaveDevnet({ accounts: 5, seed: 9 })
   writeFileSync(devnetFile, JSON.stringify(devnetInfo(devnet)))
 })
 afterAll(async () => devnet?.stop())

@@ -9,15 +9,21 @@ import { join } from 'node:path'
 import { maxUint256, parseAbi, parseEventLogs, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { callWrite, deployContract } from '../../src/chain/rpc.js'
+import { devnetInfo } from '../../src/devnet/devnetFile.js'
 import { helperContract } from '../../src/devnet/helperContracts.js'
-import { giveGas, seededAccount, supplyFrom } from '../../src/devnet/seedAccounts.js'
-import { DEVNET_ADMIN, type Devnet, devnetInfo, setPrice, startDevnet } from '../../src/devnet/startDevnet.js'
 import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { expectOneLineError, runCli } from '../helpers.js'
+import {
+  DEVNET_ADMIN,
+  type AaveDevnet as Devnet,
+  setPrice,
+  startAaveDevnet,
+} from '../../strategies/aave-v3/devnet/index.js'
+import { giveGas, seededAccount, supplyFrom } from '../../strategies/aave-v3/devnet/seedAccounts.js'
+import { expectOneLineError, runCli } from '../support/helpers.js'
 
 let devnet: Devnet
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 30, seed: 1, aave: '3.6' })
+  devnet = await startAaveDevnet({ accounts: 30, seed: 1, aave: '3.6' })
 })
 afterAll(async () => devnet?.stop())
 

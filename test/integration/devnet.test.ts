@@ -5,17 +5,22 @@
 import { type Address, maxUint256, parseEventLogs, parseUnits } from 'viem'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { callWrite } from '../../src/chain/rpc.js'
-import { giveGas, seededAccount, supplyFrom } from '../../src/devnet/seedAccounts.js'
-import { DEVNET_ADMIN, type Devnet, setPrice, startDevnet } from '../../src/devnet/startDevnet.js'
 import { erc20Abi, poolAbi, scaledTokenAbi } from '../../strategies/aave-v3/abi.js'
-import { revert, snapshot } from '../helpers.js'
+import {
+  DEVNET_ADMIN,
+  type AaveDevnet as Devnet,
+  setPrice,
+  startAaveDevnet,
+} from '../../strategies/aave-v3/devnet/index.js'
+import { giveGas, seededAccount, supplyFrom } from '../../strategies/aave-v3/devnet/seedAccounts.js'
+import { revert, snapshot } from '../support/helpers.js'
 
 let devnet: Devnet
 let snap: `0x${string}`
 const WAD = 10n ** 18n
 
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 0, aave: '3.0' })
+  devnet = await startAaveDevnet({ accounts: 0, aave: '3.0' })
   await devnet.client.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)
 })
 afterAll(async () => devnet?.stop())

@@ -9,10 +9,15 @@
 import { encodeFunctionData, type Hex, maxUint256, parseEventLogs, parseUnits } from 'viem'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { callWrite, sendUnlocked, waitForReceipt } from '../../src/chain/rpc.js'
-import { giveGas, seededAccount, supplyFrom } from '../../src/devnet/seedAccounts.js'
-import { DEVNET_ADMIN, type Devnet, setPrice, startDevnet } from '../../src/devnet/startDevnet.js'
 import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
 import { buildMirror } from '../../strategies/aave-v3/buildMirror.js'
+import {
+  DEVNET_ADMIN,
+  type AaveDevnet as Devnet,
+  setPrice,
+  startAaveDevnet,
+} from '../../strategies/aave-v3/devnet/index.js'
+import { giveGas, seededAccount, supplyFrom } from '../../strategies/aave-v3/devnet/seedAccounts.js'
 import {
   createMarketView,
   type LiquidationQuote,
@@ -21,14 +26,14 @@ import {
   userAccountData,
 } from '../../strategies/aave-v3/math.js'
 import type { MarketState } from '../../strategies/aave-v3/state.js'
-import { revert, snapshot } from '../helpers.js'
+import { revert, snapshot } from '../support/helpers.js'
 
 let devnet: Devnet
 const user = seededAccount(5151, 0)
 const liquidator = seededAccount(5151, 1)
 
 beforeAll(async () => {
-  devnet = await startDevnet({ accounts: 0, aave: '3.6' })
+  devnet = await startAaveDevnet({ accounts: 0, aave: '3.6' })
   const c = devnet.client
   await c.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)
   await giveGas(c, user)

@@ -7,7 +7,7 @@
  * one on purpose.)
  */
 import { describe, expect, it } from 'vitest'
-import { runMirrorScenario } from '../mirrorScenario.js'
+import { runMirrorScenario } from '../support/mirrorScenario.js'
 
 describe('mirror exactness on a randomized scenario (Aave 3.6)', () => {
   it('agrees with the chain to the last unit, and predicts every liquidation outcome', async () => {

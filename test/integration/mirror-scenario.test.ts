@@ -5,7 +5,7 @@
  * scaledBalanceOf, and every liquidation's size equals the mirror's prediction.
  */
 import { describe, expect, it } from 'vitest'
-import { runMirrorScenario } from '../mirrorScenario.js'
+import { runMirrorScenario } from '../support/mirrorScenario.js'
 
 const EVERY_KIND = [
   'supply',

@@ -3,7 +3,7 @@
  * build is cached: the second build in a run, and every later run, reads the cache.
  */
 import { describe, expect, it } from 'vitest'
-import { buildOrigin } from '../../src/devnet/originArtifacts.js'
+import { buildOrigin } from '../../strategies/aave-v3/devnet/originArtifacts.js'
 
 describe('aave-v3-origin build', () => {
   it('compiles the market contracts and their linked libraries, then serves them from the cache', () => {

@@ -1,7 +1,7 @@
 /** Aave v3.0.2 math without a chain: interest, account data, liquidation sizing, at their edges. */
 import { Decimal } from 'decimal.js'
 import { describe, expect, it } from 'vitest'
-import { MAX_UINT256, RAY, SECONDS_PER_YEAR, WAD } from '../../src/math/fixedPoint.js'
+import { MAX_UINT256, RAY, SECONDS_PER_YEAR, WAD } from '../../strategies/aave-v3/fixedPoint.js'
 import {
   createMarketView,
   linearInterest,
@@ -11,7 +11,7 @@ import {
   userAccountData,
 } from '../../strategies/aave-v3/math.js'
 import { compoundedInterestV3_0 as compoundedInterest } from '../../strategies/aave-v3/rules.js'
-import { borrowBit, collateralBit, hf, market, pos, reserve } from './marketFixtures.js'
+import { borrowBit, collateralBit, hf, market, pos, reserve } from '../support/marketFixtures.js'
 
 describe('interest', () => {
   it('returns the stored index when no time has passed', () => {

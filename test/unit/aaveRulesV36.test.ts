@@ -5,7 +5,7 @@
  */
 import { Decimal } from 'decimal.js'
 import { describe, expect, it } from 'vitest'
-import { createRandom } from '../../src/devnet/seedAccounts.js'
+import { createRandom } from '../../src/devnet/random.js'
 import {
   MAX_UINT256,
   MathOverflowError,
@@ -19,7 +19,7 @@ import {
   rayMulFloor,
   SECONDS_PER_YEAR,
   WAD,
-} from '../../src/math/fixedPoint.js'
+} from '../../strategies/aave-v3/fixedPoint.js'
 import {
   createMarketView,
   liquidationQuotes,
@@ -36,7 +36,7 @@ import {
   rulesForRevision,
   scaledAfterEventV3_5,
 } from '../../strategies/aave-v3/rules.js'
-import { borrowBit, collateralBit, market, pos, reserve } from './marketFixtures.js'
+import { borrowBit, collateralBit, market, pos, reserve } from '../support/marketFixtures.js'
 
 const E8 = 10n ** 8n
 

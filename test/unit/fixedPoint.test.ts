@@ -11,7 +11,7 @@ import {
   rayMul,
   WAD,
   wadDiv,
-} from '../../src/math/fixedPoint.js'
+} from '../../strategies/aave-v3/fixedPoint.js'
 
 describe('WadRayMath / PercentageMath rounding', () => {
   it('rayMul rounds half up', () => {

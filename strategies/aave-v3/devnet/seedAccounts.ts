@@ -5,22 +5,12 @@
  */
 import { type Address, keccak256, type PublicClient, parseUnits, toHex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { callWrite } from '../chain/rpc.js'
+import { devActions } from '../../../src/chain/devActions.js'
+import { callWrite } from '../../../src/chain/rpc.js'
+import { createRandom } from '../../../src/devnet/random.js'
+import { erc20Abi, poolAbi } from '../abi.js'
 import type { DevnetAddresses } from './deployAaveMarket.js'
 import { DEVNET_EMODES, DEVNET_RESERVES, type ReserveSpec } from './marketSpec.js'
-
-/** Small deterministic generator (mulberry32): enough for reproducible test portfolios. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The i-th borrower's address for a seed; its key is derivable by anyone who knows the seed. */
 export function seededAccount(seed: number, index: number): Address {
@@ -136,7 +126,7 @@ export async function supplyFrom(
 
 /** Gives an impersonated actor 100 ETH for gas. */
 export async function giveGas(client: PublicClient, address: Address): Promise<void> {
-  await client.request({ method: 'anvil_setBalance', params: [address, toHex(10n ** 20n)] } as never)
+  await devActions(client).setBalance({ address, value: 10n ** 20n })
 }
 
 export async function executePlan(

@@ -5,10 +5,10 @@
  * data provider, token implementations, rate strategies, reserves, risk parameters and eMode.
  */
 import { type Address, getAddress, type PublicClient, parseUnits, zeroAddress } from 'viem'
-import { addressesProviderAbi, poolAbi } from '../../strategies/aave-v3/abi.js'
-import { callWrite, deployContract } from '../chain/rpc.js'
+import { callWrite, deployContract } from '../../../src/chain/rpc.js'
+import { helperContract } from '../../../src/devnet/helperContracts.js'
+import { addressesProviderAbi, poolAbi } from '../abi.js'
 import { type AaveContractName, linkBytecode, loadAaveArtifact } from './aaveArtifacts.js'
-import { helperContract } from './helperContracts.js'
 import { DEVNET_EMODES, DEVNET_RESERVES, type ReserveSpec } from './marketSpec.js'
 
 export interface DevnetReserve {

@@ -1,5 +1,5 @@
 /** Hand-built markets and positions for the pure math tests. */
-import { RAY } from '../../src/math/fixedPoint.js'
+import { RAY } from '../../strategies/aave-v3/fixedPoint.js'
 import type { AccountPosition, MarketState, ReserveState } from '../../strategies/aave-v3/state.js'
 
 /** Account totals with only a health factor: all a v3.0 quote reads. */

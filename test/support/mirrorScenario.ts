@@ -5,10 +5,10 @@
  * deficit, or the revert) equals the mirror's prediction.
  */
 import { expect } from 'vitest'
-import { giveGas, seededAccount } from '../src/devnet/seedAccounts.js'
-import { type AaveVersion, startDevnet } from '../src/devnet/startDevnet.js'
-import { advanceMirror, buildMirror } from '../strategies/aave-v3/buildMirror.js'
-import { verifyMirror, verifyScaledBalances } from '../strategies/aave-v3/verifyMirror.js'
+import { advanceMirror, buildMirror } from '../../strategies/aave-v3/buildMirror.js'
+import { type AaveVersion, startAaveDevnet } from '../../strategies/aave-v3/devnet/index.js'
+import { giveGas, seededAccount } from '../../strategies/aave-v3/devnet/seedAccounts.js'
+import { verifyMirror, verifyScaledBalances } from '../../strategies/aave-v3/verifyMirror.js'
 import { createScenario, type ScenarioStats } from './scenario.js'
 
 export interface MirrorScenarioResult {
@@ -24,7 +24,7 @@ export async function runMirrorScenario(params: {
   steps: number
   checkEvery: number
 }): Promise<MirrorScenarioResult> {
-  const devnet = await startDevnet({ accounts: params.accounts, seed: params.seed, aave: params.aave })
+  const devnet = await startAaveDevnet({ accounts: params.accounts, seed: params.seed, aave: params.aave })
   try {
     const addresses = {
       addressesProvider: devnet.addresses.addressesProvider,

@@ -1,7 +1,7 @@
 /** `undertow markets`: the Aave v3 market presets that --market accepts, from the address book. */
 import type { Command } from 'commander'
-import { marketPresets } from '../../strategies/aave-v3/marketPresets.js'
-import { renderTable } from '../format.js'
+import { renderTable } from '../../src/format.js'
+import { marketPresets } from './marketPresets.js'
 
 export function registerMarketsCommand(program: Command): void {
   program

@@ -5,8 +5,8 @@
  * eMode membership by collateral/borrowable bitmaps and no eMode price source).
  */
 import { type Address, encodeAbiParameters, getAddress, type PublicClient, zeroAddress } from 'viem'
-import { addressesProviderAbi } from '../../strategies/aave-v3/abi.js'
-import { callWrite, deployContract } from '../chain/rpc.js'
+import { callWrite, deployContract } from '../../../src/chain/rpc.js'
+import { addressesProviderAbi } from '../abi.js'
 import { linkBytecode } from './aaveArtifacts.js'
 import {
   configureRiskParameters,

@@ -10,9 +10,9 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, normalize } from 'node:path'
 import type { Abi, Hex } from 'viem'
-import { FatalError } from '../errors.js'
+import { cacheDir } from '../../../src/devnet/helperContracts.js'
+import { FatalError } from '../../../src/errors.js'
 import type { Artifact } from './aaveArtifacts.js'
-import { cacheDir } from './helperContracts.js'
 
 const require = createRequire(import.meta.url)
 

@@ -3,13 +3,13 @@
  * mirror rebuilt from logs at the block before it, and whether anything profitable was left.
  */
 import { type Address, decodeFunctionData, type PublicClient, parseUnits } from 'viem'
-import { fetchLogs } from '../src/chain/getLogsChunked.js'
-import type { Daemon } from '../src/daemon.js'
-import type { ExecutionRecord } from '../src/executor/executor.js'
-import { poolAbi } from '../strategies/aave-v3/abi.js'
-import { applyLogs } from '../strategies/aave-v3/applyLogs.js'
-import { buildMirror, followedEvents, watchedAddresses } from '../strategies/aave-v3/buildMirror.js'
-import { createMarketView, quoteLiquidation, userAccountData } from '../strategies/aave-v3/math.js'
+import { fetchLogs } from '../../src/chain/getLogsChunked.js'
+import type { Daemon } from '../../src/daemon.js'
+import type { ExecutionRecord } from '../../src/executor/executor.js'
+import { poolAbi } from '../../strategies/aave-v3/abi.js'
+import { applyLogs } from '../../strategies/aave-v3/applyLogs.js'
+import { buildMirror, followedEvents, watchedAddresses } from '../../strategies/aave-v3/buildMirror.js'
+import { createMarketView, quoteLiquidation, userAccountData } from '../../strategies/aave-v3/math.js'
 
 export async function independentPredictions(
   client: PublicClient,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Abi, Address, Hex } from 'viem'
-import { FatalError } from '../errors.js'
+import { FatalError } from '../../../src/errors.js'
 
 export interface Artifact {
   contractName: string

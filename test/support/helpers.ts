@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Hex, PublicClient } from 'viem'
 
-export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export async function snapshot(client: PublicClient): Promise<Hex> {
   return (await client.request({ method: 'evm_snapshot', params: [] } as never)) as Hex

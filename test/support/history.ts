@@ -3,13 +3,18 @@
  * liquidator that takes some underwater accounts, and others left for nobody.
  */
 import { type Address, encodeFunctionData, maxUint256, toHex } from 'viem'
-import { sendUnlocked, waitForReceipt } from '../src/chain/rpc.js'
-import { giveGas, seededAccount } from '../src/devnet/seedAccounts.js'
-import { type Devnet, fundAccount, setPrice, startDevnet } from '../src/devnet/startDevnet.js'
-import { erc20Abi, poolAbi } from '../strategies/aave-v3/abi.js'
-import { buildMirror } from '../strategies/aave-v3/buildMirror.js'
-import { createMarketView, liquidationQuotes, userAccountData } from '../strategies/aave-v3/math.js'
-import type { MarketState } from '../strategies/aave-v3/state.js'
+import { sendUnlocked, waitForReceipt } from '../../src/chain/rpc.js'
+import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
+import { buildMirror } from '../../strategies/aave-v3/buildMirror.js'
+import {
+  type AaveDevnet as Devnet,
+  fundAccount,
+  setPrice,
+  startAaveDevnet,
+} from '../../strategies/aave-v3/devnet/index.js'
+import { giveGas, seededAccount } from '../../strategies/aave-v3/devnet/seedAccounts.js'
+import { createMarketView, liquidationQuotes, userAccountData } from '../../strategies/aave-v3/math.js'
+import type { MarketState } from '../../strategies/aave-v3/state.js'
 
 export interface History {
   devnet: Devnet
@@ -23,7 +28,7 @@ export interface History {
 export async function generateHistory(
   options: { accounts?: number; seed?: number; emptyBlocks?: number; pruneHistory?: boolean } = {},
 ): Promise<History> {
-  const devnet = await startDevnet({
+  const devnet = await startAaveDevnet({
     accounts: options.accounts ?? 40,
     seed: options.seed ?? 21,
     ...(options.pruneHistory ? { anvilArgs: ['--prune-history'] } : {}),

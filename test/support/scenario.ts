@@ -13,10 +13,10 @@ import {
   parseEventLogs,
   toHex,
 } from 'viem'
-import { sendUnlocked, waitForReceipt } from '../src/chain/rpc.js'
-import { createRandom } from '../src/devnet/seedAccounts.js'
-import { DEVNET_ADMIN, type Devnet, setPrice } from '../src/devnet/startDevnet.js'
-import { erc20Abi, poolAbi } from '../strategies/aave-v3/abi.js'
+import { sendUnlocked, waitForReceipt } from '../../src/chain/rpc.js'
+import { createRandom } from '../../src/devnet/random.js'
+import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
+import { DEVNET_ADMIN, type AaveDevnet as Devnet, setPrice } from '../../strategies/aave-v3/devnet/index.js'
 import {
   createMarketView,
   isBorrowing,
@@ -25,9 +25,9 @@ import {
   sizeLiquidation,
   userAccountData,
   variableDebtBalance,
-} from '../strategies/aave-v3/math.js'
-import { inGracePeriodV3_1 } from '../strategies/aave-v3/rules.js'
-import type { MarketState, ReserveState } from '../strategies/aave-v3/state.js'
+} from '../../strategies/aave-v3/math.js'
+import { inGracePeriodV3_1 } from '../../strategies/aave-v3/rules.js'
+import type { MarketState, ReserveState } from '../../strategies/aave-v3/state.js'
 
 const configuratorAbiV3_6 = parseAbi([
   'function setAssetLtvzeroInEMode(address asset, uint8 categoryId, bool ltvzero)',

@@ -1,0 +1,13 @@
+/** Seeded randomness for reproducible devnets, scenarios and benchmarks (never for anything sent). */
+
+/** Small deterministic generator (mulberry32): enough for reproducible test portfolios. */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * What is in flight, by opportunity key: at most one transaction per key. Each head it reads the
+ * receipts of every hash sent for an entry (replacements included): a receipt settles the entry
+ * once the mirror has that block; a nonce consumed by none of our hashes is a drop; a transaction
+ * stuck for `replaceAfterBlocks` is replaced with both fees raised, within the profit budget.
+ * A failed receipt read settles nothing: it is retried on the next head.
+ */
+import { type Address, type Hex, type PublicClient, TransactionReceiptNotFoundError } from 'viem'
+import { errorText } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { BlockHeader, LiquidationEvent, Opportunity, Strategy } from '../types.js'
+import { bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
+
+export interface InFlight {
+  opportunity: Opportunity
+  nonce: number
+  gasLimit: bigint
+  bid: GasBid
+  hashes: Hex[]
+  sentBlock: bigint
+  submittedAt: number
+  budgetBase: bigint
+  /** Set once a cancel was decided (before it is sent, so two updates cannot send two). */
+  cancelling?: boolean
+  /** The 0-value self-transfer that replaced this (stale) backrun. */
+  cancelHash?: Hex
+}
+
+export interface ExecutionRecord {
+  key: string
+  account: Address
+  hash: Hex
+  blockNumber: bigint
+  gasUsed: bigint
+  effectiveGasPrice: bigint
+  /** What landed, read back from the receipt. */
+  event: LiquidationEvent
+  /** Whether it did exactly what the opportunity predicted. */
+  agreed: boolean
+  opportunity: Opportunity
+  detectedAt: number
+  submittedAt: number
+  includedAt: number
+  predicted: boolean
+}
+
+export interface TrackerDeps {
+  client: PublicClient
+  strategy: Strategy
+  log: Logger
+  metrics: Metrics
+  now: () => number
+  replaceAfterBlocks: number
+  maxFeePerGasWei: bigint
+  /** Sends a replacement at the same nonce; returns its hash. */
+  resend(entry: InFlight, bid: GasBid): Promise<Hex>
+  /** The signer's mined nonce count, or undefined in dry runs. */
+  minedNonce(): Promise<number | undefined>
+  /** Our nonce was consumed elsewhere: re-read the pending count. */
+  resyncNonce(): Promise<void>
+}
+
+export interface Tracker {
+  readonly inFlight: Map<string, InFlight>
+  readonly records: ExecutionRecord[]
+  onBlock(header: BlockHeader): Promise<void>
+}
+
+type ReceiptRead = Awaited<ReturnType<PublicClient['getTransactionReceipt']>> | 'none' | 'error'
+
+export function createTracker(deps: TrackerDeps): Tracker {
+  const { client, strategy, log, metrics } = deps
+  const inFlight = new Map<string, InFlight>()
+  const records: ExecutionRecord[] = []
+
+  const readReceipt = async (hash: Hex): Promise<ReceiptRead> => {
+    try {
+      return await client.getTransactionReceipt({ hash })
+    } catch (error) {
+      if (error instanceof TransactionReceiptNotFoundError) return 'none'
+      metrics.rpcErrors.inc({ stage: 'receipt' })
+      log.warn({ hash, err: errorText(error) }, 'receipt read failed; retried next head')
+      return 'error'
+    }
+  }
+
+  async function settle(
+    key: string,
+    entry: InFlight,
+    header: BlockHeader,
+  ): Promise<'open' | 'done' | 'unknown'> {
+    let unknown = false
+    for (const hash of [...entry.hashes].reverse()) {
+      const receipt = await readReceipt(hash)
+      if (receipt === 'error') {
+        unknown = true
+        continue
+      }
+      if (receipt === 'none') continue
+      // Resolve only once the mirror has the block that carries it, so plans never miss it.
+      if (receipt.blockNumber > header.number) return 'unknown'
+      inFlight.delete(key)
+      const account = entry.opportunity.account
+      if (hash === entry.cancelHash) {
+        metrics.inclusions.inc({ status: 'cancelled' })
+        log.info({ account, hash, block: receipt.blockNumber }, 'cancel included')
+        return 'done'
+      }
+      if (receipt.status !== 'success') {
+        metrics.inclusions.inc({ status: 'reverted' })
+        metrics.lost.inc()
+        log.warn(
+          { account, hash, block: receipt.blockNumber },
+          'liquidation reverted (taken by another liquidator?)',
+        )
+        return 'done'
+      }
+      metrics.inclusions.inc({ status: 'success' })
+      const event = strategy
+        .liquidationsIn(
+          receipt.logs.map((l) => ({
+            address: l.address,
+            topics: l.topics as Hex[],
+            data: l.data,
+            blockNumber: l.blockNumber,
+            blockHash: l.blockHash,
+            logIndex: l.logIndex,
+            transactionHash: l.transactionHash,
+            blockTimestamp: null,
+          })),
+        )
+        .find((e) => e.account.toLowerCase() === account.toLowerCase())
+      if (event) {
+        records.push({
+          key,
+          account,
+          hash,
+          blockNumber: receipt.blockNumber,
+          gasUsed: receipt.gasUsed,
+          effectiveGasPrice: receipt.effectiveGasPrice,
+          event,
+          agreed: strategy.agrees(entry.opportunity, event),
+          opportunity: entry.opportunity,
+          detectedAt: entry.opportunity.detectedAt,
+          submittedAt: entry.submittedAt,
+          includedAt: deps.now(),
+          predicted: entry.opportunity.dependsOn !== undefined,
+        })
+      }
+      log.info(
+        { account, hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed },
+        'liquidation included',
+      )
+      return 'done'
+    }
+    return unknown ? 'unknown' : 'open'
+  }
+
+  async function replaceIfStuck(entry: InFlight, header: BlockHeader) {
+    if (entry.cancelling || header.number - entry.sentBlock < BigInt(deps.replaceAfterBlocks)) return
+    const bumped = bumpGas(entry.bid)
+    const worst = gasCostBase(entry.gasLimit, bumped.maxFeePerGas, strategy.nativePriceBase())
+    if (bumped.maxFeePerGas > deps.maxFeePerGasWei || worst > entry.budgetBase) return
+    try {
+      entry.hashes.push(await deps.resend(entry, bumped))
+      entry.bid = bumped
+      entry.sentBlock = header.number
+      metrics.submissions.inc({ kind: 'replacement' })
+      log.info(
+        {
+          account: entry.opportunity.account,
+          nonce: entry.nonce,
+          maxFeePerGas: bumped.maxFeePerGas.toString(),
+        },
+        'stuck liquidation replaced',
+      )
+    } catch (error) {
+      metrics.rpcErrors.inc({ stage: 'replace' })
+      log.warn({ err: errorText(error) }, 'replacement rejected')
+    }
+  }
+
+  return {
+    inFlight,
+    records,
+    async onBlock(header) {
+      if (inFlight.size === 0) return
+      const mined = await deps.minedNonce()
+      for (const [key, entry] of inFlight) {
+        // Still being signed and sent: nothing to track yet.
+        if (entry.hashes.length === 0) continue
+        const state = await settle(key, entry, header)
+        if (state !== 'open') continue
+        if (mined !== undefined && mined > entry.nonce) {
+          // Every hash read cleanly and none landed, yet the nonce is used: dropped or replaced elsewhere.
+          inFlight.delete(key)
+          metrics.lost.inc()
+          log.warn(
+            { account: entry.opportunity.account, nonce: entry.nonce },
+            'transaction dropped; nonce consumed elsewhere',
+          )
+          await deps.resyncNonce()
+          continue
+        }
+        await replaceIfStuck(entry, header)
+      }
+    },
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The Aave v3 devnet provider: deploys a real market (3.6 from aave-v3-origin sources, or 3.0 from
+ * the @aave/core-v3 artifacts) with settable aggregators, supplies deep liquidity and seeds
+ * borrowers; moves prices through the aggregators; funds liquidators with every reserve asset.
+ */
+import { type Address, encodeFunctionData, getAddress, isAddress, type PublicClient, parseUnits } from 'viem'
+import { devActions } from '../../../src/chain/devActions.js'
+import { callWrite, httpClient } from '../../../src/chain/rpc.js'
+import type { DevnetInfo } from '../../../src/devnet/devnetFile.js'
+import { type Devnet, type DevnetOptions, startDevnet } from '../../../src/devnet/startDevnet.js'
+import { UsageError } from '../../../src/errors.js'
+import type { DevnetProvider } from '../../../src/strategyModule.js'
+import { aggregatorAbi, erc20Abi } from '../abi.js'
+import { STRATEGY_NAME } from '../plan.js'
+import { type DevnetAddresses, deployAaveMarket } from './deployAaveMarket.js'
+import { deployOriginMarket } from './deployOriginMarket.js'
+import { planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
+
+export type { DevnetAddresses, DevnetReserve } from './deployAaveMarket.js'
+
+export type AaveVersion = '3.0' | '3.6'
+export const AAVE_VERSIONS: readonly AaveVersion[] = ['3.0', '3.6']
+
+/** anvil's first default account: deploys the market and owns the aggregators. */
+export const DEVNET_ADMIN: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
+/** anvil's second default account: supplies deep liquidity to every borrowable reserve. */
+export const DEVNET_LIQUIDITY_PROVIDER: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+
+/** A devnet description whose addresses are an Aave market's. */
+export interface AaveDevnetInfo extends DevnetInfo {
+  addresses: DevnetAddresses & Record<string, unknown>
+}
+export type AaveDevnet = Devnet & AaveDevnetInfo
+
+/** Checks that a devnet file's addresses are an Aave market's (the core only checked the chain fields). */
+export function aaveAddresses(info: DevnetInfo): DevnetAddresses {
+  const a = info.addresses as Partial<DevnetAddresses>
+  if (
+    typeof a.pool !== 'string' ||
+    !isAddress(a.pool) ||
+    typeof a.addressesProvider !== 'string' ||
+    typeof a.reserves !== 'object' ||
+    a.reserves === null
+  )
+    throw new UsageError(
+      'the devnet file does not describe an Aave v3 market (no pool, provider or reserves)',
+    )
+  return a as DevnetAddresses
+}
+
+/** Parses a positive decimal price into the aggregator's 8-decimal answer, or explains what is wrong. */
+export function parsePriceE8(price: string): bigint {
+  if (!/^\d+(\.\d+)?$/.test(price.trim()))
+    throw new UsageError(`price must be a positive decimal number, got "${price}"`)
+  const [, fraction = ''] = price.trim().split('.')
+  if (fraction.length > 8) throw new UsageError(`price has more than 8 decimals: "${price}"`)
+  const value = parseUnits(price.trim(), 8)
+  if (value <= 0n) throw new UsageError(`price must be greater than zero, got "${price}"`)
+  return value
+}
+
+export function reserveOf(devnet: DevnetInfo, symbol: string) {
+  const reserves = aaveAddresses(devnet).reserves
+  const reserve = reserves[symbol]
+  if (!reserve)
+    throw new UsageError(
+      `unknown reserve symbol "${symbol}" (devnet has ${Object.keys(reserves).join(', ')})`,
+    )
+  return reserve
+}
+
+/** Moves an oracle price with a real transaction to the asset's aggregator. */
+export async function setPrice(devnet: DevnetInfo, symbol: string, price: string, client?: PublicClient) {
+  const reserve = reserveOf(devnet, symbol)
+  const answer = parsePriceE8(price)
+  const rpc = client ?? httpClient(devnet.rpcUrl, devnet.chainId)
+  return callWrite(rpc, DEVNET_ADMIN, getAddress(reserve.aggregator), aggregatorAbi, 'setAnswer', [answer])
+}
+
+/** Gives an address ETH and a large balance of every reserve asset (for liquidators and other bots). */
+export async function fundAccount(
+  devnet: DevnetInfo,
+  address: Address,
+  client?: PublicClient,
+): Promise<void> {
+  const rpc = client ?? httpClient(devnet.rpcUrl, devnet.chainId)
+  await devActions(rpc).setBalance({ address, value: 10n ** 22n })
+  for (const reserve of Object.values(aaveAddresses(devnet).reserves)) {
+    await callWrite(rpc, DEVNET_ADMIN, reserve.asset, erc20Abi, 'mint', [
+      address,
+      10n ** BigInt(reserve.decimals + 9),
+    ])
+  }
+}
+
+export const aaveDevnet: DevnetProvider = {
+  options: [
+    {
+      flags: '--aave <version>',
+      description: 'Aave version: 3.6 (aave-v3-origin, current mainnet) or 3.0 (@aave/core-v3)',
+      name: 'aave',
+      choices: AAVE_VERSIONS,
+      default: '3.6',
+    },
+  ],
+  async deploy(client, { accounts, seed, options }) {
+    const version = (options.aave ?? '3.6') as AaveVersion
+    if (!AAVE_VERSIONS.includes(version))
+      throw new UsageError(`unknown Aave version "${version}" (known: ${AAVE_VERSIONS.join(', ')})`)
+    const addresses =
+      version === '3.0'
+        ? await deployAaveMarket(client, DEVNET_ADMIN)
+        : await deployOriginMarket(client, DEVNET_ADMIN)
+    await seedLiquidity(client, addresses, DEVNET_LIQUIDITY_PROVIDER)
+    const plans = planAccounts(accounts, seed)
+    await seedAccounts(client, addresses, plans)
+    return {
+      addresses: { ...addresses },
+      accounts: plans.map((p) => p.address),
+      summary: `Aave ${version}, pool ${addresses.pool}`,
+    }
+  },
+  async setPrice(client, info, symbol, price) {
+    const receipt = await setPrice(info, symbol, price, client)
+    const answer = await client.readContract({
+      address: reserveOf(info, symbol).aggregator,
+      abi: aggregatorAbi,
+      functionName: 'latestAnswer',
+    })
+    const whole = answer / 10n ** 8n
+    const fraction = (answer % 10n ** 8n).toString().padStart(8, '0').replace(/0+$/, '')
+    return { blockNumber: receipt.blockNumber, readBack: `${whole}${fraction ? `.${fraction}` : ''} USD` }
+  },
+  priceUpdateTx(info, symbol, price) {
+    return {
+      from: DEVNET_ADMIN,
+      to: getAddress(reserveOf(info, symbol).aggregator),
+      data: encodeFunctionData({
+        abi: aggregatorAbi,
+        functionName: 'setAnswer',
+        args: [parsePriceE8(price)],
+      }),
+    }
+  },
+  async fund(client, info, address) {
+    await fundAccount(info, address, client)
+    return `ETH and ${Object.keys(aaveAddresses(info).reserves).join(', ')}`
+  },
+  demoShock: [
+    ['WETH', '1500'],
+    ['WBTC', '31000'],
+    ['LINK', '11'],
+    ['USDC', '0.985'],
+  ],
+}
+
+/** An Aave devnet with typed addresses (tests, bench). */
+export async function startAaveDevnet(
+  options: Omit<DevnetOptions, 'options'> & { aave?: AaveVersion } = {},
+): Promise<AaveDevnet> {
+  const { aave, ...rest } = options
+  const devnet = await startDevnet(
+    { name: STRATEGY_NAME, devnet: aaveDevnet },
+    { ...rest, options: { aave: aave ?? '3.6' } },
+  )
+  return devnet as AaveDevnet
+}

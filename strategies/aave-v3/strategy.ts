@@ -1,0 +1,265 @@
+/**
+ * The running Aave v3 strategy: the mirror (built from logs or restored from a snapshot) behind the
+ * core's Strategy interface. The core's chain follower hands it blocks of logs; everything else is a
+ * pure function of the mirror. IO here: building/rebuilding from logs, reloading the configuration
+ * when a log asks for it, and verification against the Pool.
+ */
+import { getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
+import type { ChainLog } from '../../src/chain/types.js'
+import { FatalError, UsageError } from '../../src/errors.js'
+import { formatHealthFactor, formatUnitsFixed } from '../../src/format.js'
+import type { Logger } from '../../src/logger.js'
+import type { LiquidationEvent, Opportunity, PredictedPrice, Strategy } from '../../src/types.js'
+import { poolAbi } from './abi.js'
+import { accountReports } from './accountReport.js'
+import { applyBlocks, buildMirror, followedEvents, watchedAddresses } from './buildMirror.js'
+import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
+import type { MarketAddresses } from './loadMarket.js'
+import { createMarketView, marketRules, userAccountData } from './math.js'
+import { decodeOracleAnswer } from './oracleDecode.js'
+import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NAME, valueAt } from './plan.js'
+import type { MarketState } from './state.js'
+import { verifyMirror } from './verifyMirror.js'
+
+const FOLLOWED_EVENTS = followedEvents()
+
+export interface AaveOptions extends MarketAddresses {
+  fromBlock: bigint
+}
+
+/** What `liquidationsIn` reports for a LiquidationCall. */
+export type AaveLiquidationEventDetails = {
+  collateralAsset: `0x${string}`
+  debtAsset: `0x${string}`
+  debtToCover: bigint
+  liquidatedCollateral: bigint
+  receiveAToken: boolean
+}
+
+export interface AaveStrategy extends Strategy {
+  market(): MarketState
+}
+
+/** A snapshot or dataset state is trusted only after this shape check (files can be edited or truncated). */
+function checkRestored(state: unknown): MarketState {
+  const m = state as Partial<MarketState> | null
+  if (
+    !m ||
+    typeof m.pool !== 'string' ||
+    !(m.reserves instanceof Map) ||
+    !(m.accounts instanceof Map) ||
+    !(m.prices instanceof Map) ||
+    !(m.tokens instanceof Map) ||
+    !(m.sources instanceof Map) ||
+    typeof m.block?.number !== 'bigint' ||
+    typeof m.poolRevision !== 'bigint'
+  )
+    throw new UsageError('the saved Aave mirror is not a market state (corrupt snapshot or dataset)')
+  return m as MarketState
+}
+
+export async function createAaveV3Strategy(
+  context: { client?: PublicClient | undefined; log: Logger },
+  options: AaveOptions,
+  start: { fromBlock: bigint; toBlock?: bigint | undefined; restored?: unknown },
+): Promise<AaveStrategy> {
+  const { client, log } = context
+  const addresses: MarketAddresses = {
+    addressesProvider: options.addressesProvider,
+    multicallAddress: options.multicallAddress,
+  }
+  const needClient = (what: string): PublicClient => {
+    if (!client) throw new FatalError(`the Aave strategy needs a node to ${what}`)
+    return client
+  }
+  let market: MarketState
+  if (start.restored !== undefined) {
+    market = checkRestored(start.restored)
+    log.info({ block: market.block.number, accounts: market.accounts.size }, 'mirror restored')
+  } else {
+    const started = Date.now()
+    market = (
+      await buildMirror(needClient('build the mirror'), {
+        ...addresses,
+        fromBlock: start.fromBlock,
+        ...(start.toBlock !== undefined ? { toBlock: start.toBlock } : {}),
+      })
+    ).market
+    log.info(
+      { block: market.block.number, accounts: market.accounts.size, ms: Date.now() - started },
+      'mirror built from logs',
+    )
+  }
+  let exposure: ExposureIndex = buildExposureIndex(market)
+  const rules = () => marketRules(market)
+
+  const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
+    const pool = market.pool.toLowerCase()
+    const events = parseEventLogs({
+      abi: poolAbi,
+      eventName: 'LiquidationCall',
+      logs: logs
+        .filter((l) => l.address.toLowerCase() === pool)
+        .map((l) => ({
+          address: l.address,
+          topics: l.topics as [Hex, ...Hex[]],
+          data: l.data,
+          blockNumber: l.blockNumber,
+          blockHash: l.blockHash,
+          logIndex: l.logIndex,
+          transactionHash: l.transactionHash,
+          transactionIndex: null,
+          removed: false,
+        })),
+      strict: true,
+    })
+    return events.map((event) => {
+      const a = event.args
+      const symbol = (asset: string) => market.reserves.get(asset.toLowerCase())
+      const c = symbol(a.collateralAsset)
+      const d = symbol(a.debtAsset)
+      return {
+        account: a.user,
+        liquidator: a.liquidator,
+        txHash: event.transactionHash,
+        blockNumber: event.blockNumber,
+        valueBase:
+          valueAt(market, market.prices, a.collateralAsset, a.liquidatedCollateralAmount) -
+          valueAt(market, market.prices, a.debtAsset, a.debtToCover),
+        summary: `${formatUnitsFixed(a.debtToCover, d?.decimals ?? 18, 4)} ${d?.symbol ?? a.debtAsset} → ${formatUnitsFixed(a.liquidatedCollateralAmount, c?.decimals ?? 18, 6)} ${c?.symbol ?? a.collateralAsset}`,
+        details: {
+          collateralAsset: a.collateralAsset,
+          debtAsset: a.debtAsset,
+          debtToCover: a.debtToCover,
+          liquidatedCollateral: a.liquidatedCollateralAmount,
+          receiveAToken: a.receiveAToken,
+        },
+      }
+    })
+  }
+
+  const strategy: AaveStrategy = {
+    name: STRATEGY_NAME,
+    baseDecimals: 8,
+    get head() {
+      return market.block
+    },
+    market: () => market,
+    logFilter: () => ({ addresses: watchedAddresses(market), events: FOLLOWED_EVENTS }),
+
+    async advance(blocks, head) {
+      const result = await applyBlocks(client, market, blocks, head, addresses)
+      if (result.reloadNeeded.length > 0) {
+        if (client) exposure = buildExposureIndex(market)
+        else log.warn({ block: head.number }, 'configuration changed in an offline replay; not reloaded')
+      } else {
+        for (const key of result.touchedAccounts) indexAccount(exposure, key, market.accounts.get(key))
+      }
+      const moved =
+        result.movedPrices.size > 0 ? exposedAccounts(market, exposure, result.movedPrices).size : 0
+      return { changedAccounts: result.touchedAccounts.size + moved }
+    },
+    checkpoint: () => structuredClone(market),
+    restoreCheckpoint(checkpoint) {
+      market = structuredClone(checkpoint as MarketState)
+      exposure = buildExposureIndex(market)
+    },
+    async rebuild(head) {
+      market = (
+        await buildMirror(needClient('rebuild the mirror'), {
+          ...addresses,
+          fromBlock: start.fromBlock,
+          toBlock: head.number,
+        })
+      ).market
+      exposure = buildExposureIndex(market)
+    },
+
+    plan: (params) => planLiquidations(market, exposure, params),
+
+    decodePendingPrice(tx) {
+      if (!tx.to) return undefined
+      const assets = market.sources.get(tx.to.toLowerCase())
+      if (!assets || assets.length === 0) return undefined
+      const answer = decodeOracleAnswer(tx.input)
+      if (answer === undefined || answer <= 0n) return undefined
+      return { prices: new Map(assets.map((asset) => [asset, answer])), tx } satisfies PredictedPrice
+    },
+    oracleAddresses: () => new Set(market.sources.keys()),
+    nativePriceBase: () => nativePrice(market, market.prices),
+    liquidationsIn,
+    agrees(opportunity: Opportunity, event: LiquidationEvent) {
+      const o = opportunity.details as unknown as AaveLiquidationDetails
+      const e = event.details as unknown as AaveLiquidationEventDetails
+      return (
+        e.debtToCover === o.debtToCover &&
+        e.liquidatedCollateral === o.collateralReceived &&
+        e.collateralAsset.toLowerCase() === o.collateralAsset.toLowerCase() &&
+        e.debtAsset.toLowerCase() === o.debtAsset.toLowerCase()
+      )
+    },
+    approvals: () => [...market.reserves.values()].map((r) => ({ token: r.asset, spender: market.pool })),
+    isTracked: (account) => market.accounts.has(account.toLowerCase()),
+    accountCount: () => market.accounts.size,
+    underwaterCount(timestamp) {
+      const view = createMarketView(market, timestamp, rules())
+      let n = 0
+      for (const p of market.accounts.values())
+        if (p.config !== 0n && userAccountData(view, p).healthFactor < view.rules.liquidationThresholdHf) n++
+      return n
+    },
+    healthFactors(timestamp) {
+      const view = createMarketView(market, timestamp, rules())
+      const out: bigint[] = []
+      for (const p of market.accounts.values()) {
+        const data = userAccountData(view, p)
+        if (data.totalDebtBase > 0n) out.push(data.healthFactor)
+      }
+      return out
+    },
+    accountTable() {
+      const reports = accountReports(market)
+      const symbols = new Map([...market.reserves.values()].map((r) => [r.asset.toLowerCase(), r.symbol]))
+      const sym = (a: string) => symbols.get(a.toLowerCase()) ?? a
+      return {
+        headers: [
+          'account',
+          'health factor',
+          'collateral',
+          'debt',
+          'best liquidation (repay → seize, value)',
+        ],
+        align: [false, true, true, true, false],
+        rows: reports.map((r) => [
+          getAddress(r.account),
+          formatHealthFactor(BigInt(r.healthFactor)),
+          formatUnitsFixed(BigInt(r.totalCollateralBase), 8),
+          formatUnitsFixed(BigInt(r.totalDebtBase), 8),
+          r.bestLiquidation
+            ? `${sym(r.bestLiquidation.debtAsset)} → ${sym(r.bestLiquidation.collateralAsset)}, ${formatUnitsFixed(BigInt(r.bestLiquidation.valueBase), 8)}`
+            : '',
+        ]),
+        json: reports,
+        footer: `${reports.length} accounts at block ${market.block.number}`,
+      }
+    },
+    snapshot: () => market,
+    async verify() {
+      const result = await verifyMirror(needClient('verify the mirror'), market, {
+        multicallAddress: options.multicallAddress,
+      })
+      return {
+        blockNumber: result.blockNumber,
+        checked: result.checked,
+        mismatches: result.mismatches.map((m) => ({
+          account: m.account,
+          field: m.field,
+          mirror: m.mirror.toString(),
+          chain: m.chain.toString(),
+        })),
+      }
+    },
+    describe: () => `Aave v${rules().version} pool ${market.pool}`,
+  }
+  return strategy
+}
