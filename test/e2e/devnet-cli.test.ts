@@ -130,6 +130,31 @@ describe('undertow devnet', () => {
     for (const [args, message] of cases) await expectOneLineError(args, message)
   })
 
+  it('an unknown protocol or strategy is one line listing the known ones, exit 2', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['devnet', '--protocol', 'compound-v9'],
+        'undertow: unknown protocol "compound-v9" (available: aave-v3)',
+      ],
+      [
+        ['demo', '--protocol', 'compound-v9'],
+        'undertow: unknown protocol "compound-v9" (available: aave-v3)',
+      ],
+      [
+        ['run', '--devnet', file, '--strategy', 'compound-v9'],
+        'undertow: unknown strategy "compound-v9" (available: aave-v3)',
+      ],
+      [
+        ['backtest', '--devnet', file, '--strategy', 'compound-v9'],
+        'undertow: unknown strategy "compound-v9" (available: aave-v3)',
+      ],
+    ]
+    for (const [args, line] of cases) {
+      const result = await runCli(args, { UNDERTOW_PRIVATE_KEY: `0x${'11'.repeat(32)}` })
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: `${line}\n` })
+    }
+  })
+
   it('stops anvil and exits 0 on Ctrl-C', async () => {
     const info = JSON.parse(readFileSync(file, 'utf8')) as DevnetInfo
     child.kill('SIGINT')

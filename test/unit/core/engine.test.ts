@@ -1,0 +1,187 @@
+/**
+ * The engine with a fake strategy, executor and clock: heads in order, pending oracle updates
+ * merged, stale backruns refused or cancelled, the watchdog, draining.
+ */
+import { describe, expect, it } from 'vitest'
+import { createEngine } from '../../../src/engine.js'
+import { createLogger } from '../../../src/logger.js'
+import { createMetrics } from '../../../src/metrics.js'
+import type { BlockHeader, PlanParams } from '../../../src/types.js'
+import { fakeExecutor, fakeStrategy, header, opportunity, pendingTx } from '../../support/fakes.js'
+
+const ORACLE = '0x00000000000000000000000000000000000000fe' as const
+const settings = {
+  maxConcurrent: 4,
+  watchdogBlocks: 3,
+  blockTimeMs: 1_000,
+  snapshotEveryBlocks: 2,
+  rankingTipWei: 0n,
+}
+
+function setup(
+  plan: (p: PlanParams) => ReturnType<typeof opportunity>[],
+  options: Parameters<typeof fakeExecutor>[0] = {},
+) {
+  let clock = 1_000_000
+  const synced: bigint[] = []
+  const { strategy, plans } = fakeStrategy({ plan, oracle: ORACLE })
+  const exec = fakeExecutor(options)
+  let persisted = 0
+  const engine = createEngine({
+    strategy,
+    sync: async (h: BlockHeader) => {
+      synced.push(h.number)
+      return { changedAccounts: 0 }
+    },
+    executor: exec.executor,
+    log: createLogger('silent'),
+    metrics: createMetrics(),
+    settings,
+    persist: () => {
+      persisted++
+    },
+    now: () => clock,
+  })
+  return {
+    engine,
+    plans,
+    synced,
+    exec,
+    persisted: () => persisted,
+    advance: (ms: number) => {
+      clock += ms
+    },
+  }
+}
+
+describe('engine', () => {
+  it('handles heads in order: sync, then plan, then executes best first', async () => {
+    const t = setup(() => [opportunity('k1', 5n), opportunity('k2', 9n), opportunity('k3', 1n)])
+    t.engine.onHead(header(10))
+    t.engine.onHead(header(11))
+    await t.engine.idle()
+    expect(t.synced).toEqual([10n, 11n])
+    expect(t.exec.blocks).toEqual([10n, 11n])
+    // The first head's three opportunities, best first (all fit in maxConcurrent).
+    expect(t.exec.executed.slice(0, 3).map((e) => e.key)).toEqual(['k2', 'k1', 'k3'])
+    expect(t.plans).toHaveLength(2)
+    expect(t.plans[0]?.predicted).toBeUndefined()
+  })
+
+  it('plans a pending update together with every update still pending, and forgets them at the next head', async () => {
+    const t = setup(() => [])
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    const first = pendingTx(7, ORACLE)
+    const second = pendingTx(8, ORACLE)
+    t.engine.onPendingTx(first)
+    t.engine.onPendingTx(second)
+    const [, p1, p2] = t.plans
+    expect([...(p1?.predicted?.prices ?? [])]).toEqual([['a7', 7n]])
+    expect([...(p2?.predicted?.prices ?? [])]).toEqual([
+      ['a7', 7n],
+      ['a8', 8n],
+    ])
+    expect(p2?.predicted?.tx.hash).toBe(second.hash)
+    expect(p2?.predicted?.preceding?.map((tx) => tx.hash)).toEqual([first.hash])
+    t.engine.onHead(header(2))
+    await t.engine.idle()
+    t.engine.onPendingTx(pendingTx(9, ORACLE))
+    expect([...(t.plans.at(-1)?.predicted?.prices ?? [])]).toEqual([['a9', 9n]])
+  })
+
+  it('ignores pending transactions that are not oracle updates', async () => {
+    const t = setup(() => [])
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    t.engine.onPendingTx(pendingTx(1, '0x00000000000000000000000000000000000000aa'))
+    expect(t.plans).toHaveLength(1)
+  })
+
+  it('a backrun planned on fewer pending updates is no longer current once a later one leaves its key healthy', async () => {
+    // With update 7 alone, k1 is liquidatable; with 7 and 8, only k2.
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const t = setup(
+      (p) => {
+        if (!p.predicted) return []
+        const n = p.predicted.prices.size
+        return n === 1
+          ? [opportunity('k1', 5n, { dependsOn: p.predicted.tx })]
+          : [opportunity('k2', 5n, { dependsOn: p.predicted.tx })]
+      },
+      { gate },
+    )
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    t.engine.onPendingTx(pendingTx(7, ORACLE))
+    t.engine.onPendingTx(pendingTx(8, ORACLE))
+    open()
+    await t.engine.idle()
+    // isCurrent is evaluated when the executor asks (after the second update arrived).
+    const byKey = new Map(t.exec.executed.map((e) => [e.key, e.current]))
+    expect(byKey.get('k1')).toBe(false)
+    expect(byKey.get('k2')).toBe(true)
+  })
+
+  it('cancels in-flight backruns whose key a later pending update makes healthy', async () => {
+    const t = setup((p) => (p.predicted ? [opportunity('k2', 5n, { dependsOn: p.predicted.tx })] : []), {
+      backruns: ['k1', 'k2'],
+    })
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    t.engine.onPendingTx(pendingTx(7, ORACLE))
+    expect(t.exec.cancelled).toEqual(['k1'])
+  })
+
+  it('watchdog: unhealthy after watchdogBlocks block times without a head, healthy again on the next head', async () => {
+    const t = setup(() => [])
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    expect(t.engine.health().ok).toBe(true)
+    t.advance(3_001)
+    expect(t.engine.health()).toMatchObject({ ok: false, detail: 'no head for 3 s' })
+    t.engine.onHead(header(2))
+    await t.engine.idle()
+    expect(t.engine.health().ok).toBe(true)
+  })
+
+  it('persists every snapshotEveryBlocks heads and on drain; after draining it takes no new heads', async () => {
+    const t = setup(() => [opportunity('k1', 5n)])
+    for (const n of [1, 2, 3, 4, 5]) t.engine.onHead(header(n))
+    await t.engine.idle()
+    expect(t.persisted()).toBe(2)
+    await t.engine.drain(1_000)
+    expect(t.persisted()).toBe(3)
+    const executed = t.exec.executed.length
+    t.engine.onHead(header(6))
+    await t.engine.idle()
+    expect(t.synced.at(-1)).toBe(5n)
+    expect(t.exec.executed.length).toBe(executed)
+  })
+
+  it('a failed sync is counted and the loop goes on', async () => {
+    const t = setup(() => [])
+    let fail = true
+    const engine = createEngine({
+      strategy: fakeStrategy({ plan: () => [] }).strategy,
+      sync: async () => {
+        if (fail) {
+          fail = false
+          throw new Error('node hiccup')
+        }
+        return { changedAccounts: 0 }
+      },
+      executor: t.exec.executor,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      settings,
+    })
+    engine.onHead(header(1))
+    engine.onHead(header(2))
+    await engine.idle()
+    expect(engine.lastHead?.number).toBe(2n)
+  })
+})
