@@ -16,6 +16,7 @@ import { displayUrl, errorText, FatalError, UsageError } from './errors.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
+import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
 import { createSnapshotWriter, loadSnapshot } from './store/snapshotStore.js'
 import type { Strategy } from './types.js'
 
@@ -180,6 +181,23 @@ export async function startDaemon(
   watcher = createdWatcher
   await createdWatcher.ready
   await createdEngine.catchUp(createdWatcher)
+  // A pull oracle's off-chain stream, when the strategy reads one: prices before they land.
+  let prices: HermesStream | undefined
+  const stream = strategy.priceStream?.()
+  if (stream) {
+    prices = createHermesStream({
+      endpoint: stream.endpoint,
+      feedIds: stream.feedIds,
+      log: log.child({ component: 'prices' }),
+      onPrices: (streamed) => {
+        metrics.priceStreamUpdates.inc()
+        createdEngine.onStreamedPrices(streamed)
+      },
+      onError: () => metrics.priceStreamErrors.inc(),
+    })
+    // Down at start is not fatal: it is retried, and planning uses on-chain prices meanwhile.
+    await prices.ready.catch(() => undefined)
+  }
   let server: Server | undefined
   if (config.metricsPort !== undefined) {
     server = await serveMetrics(metrics, config.metricsPort, () => createdEngine.health()).catch(
@@ -212,6 +230,7 @@ export async function startDaemon(
       await createdEngine.drain(timeoutMs)
       await snapshots.flush()
       createdWatcher.stop()
+      prices?.close()
       clearInterval(watchdog)
       await ws?.close()
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()))

@@ -97,7 +97,10 @@ export async function sendPendingPrice(
 ): Promise<Hash> {
   const tx = run.provider.priceUpdateTx(run.devnet, symbol, price)
   return sendUnlocked(run.devnet.client, {
-    ...tx,
+    from: tx.from,
+    to: tx.to,
+    data: tx.data,
+    ...(tx.value !== undefined ? { value: tx.value } : {}),
     gas: 200_000n,
     maxFeePerGas: parseUnits(maxFeeGwei, 9),
     maxPriorityFeePerGas: parseUnits('1', 9),

@@ -12,7 +12,15 @@ import type { Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { createOpportunityQueue } from './queue/opportunityQueue.js'
-import type { BlockHeader, Opportunity, PendingTx, PredictedPrice, Strategy, SyncResult } from './types.js'
+import type {
+  BlockHeader,
+  Opportunity,
+  PendingTx,
+  PredictedPrice,
+  Strategy,
+  StreamedPrices,
+  SyncResult,
+} from './types.js'
 
 export interface EngineSettings {
   maxConcurrent: number
@@ -40,6 +48,8 @@ export interface Engine {
   /** Attach to a watcher's events (the watcher calls these). */
   onHead(header: BlockHeader): void
   onPendingTx(tx: PendingTx): void
+  /** A complete set of off-chain prices (a pull oracle's stream): plan at them now. */
+  onStreamedPrices(prices: StreamedPrices): void
   /** Sync to the node's latest head now (after a reconnect, at start). */
   catchUp(watcher: ChainWatcher): Promise<void>
   health(): { ok: boolean; detail: string }
@@ -63,6 +73,8 @@ export function createEngine(deps: EngineDeps): Engine {
   let unhealthy = ''
   /** Oracle updates seen pending since the last head, in arrival order: planned together. */
   let pendingOracle: PredictedPrice[] = []
+  /** The newest off-chain prices: every plan uses them (their update rides in the call). */
+  let streamed: StreamedPrices | undefined
   /** Keys liquidatable under every pending update seen so far (undefined: none pending). */
   let liquidatableWithAllPending: Set<string> | undefined
 
@@ -121,6 +133,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const opportunities = strategy.plan({
       timestamp: nextTimestamp(header),
       gasPriceWei: rankingGasPrice(header),
+      ...(streamed ? { streamed } : {}),
     })
     metrics.stageSeconds.observe({ stage: 'plan' }, (now() - planStarted) / 1000)
     queue.clearBlockEntries(header.number)
@@ -192,6 +205,27 @@ export function createEngine(deps: EngineDeps): Engine {
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })
         log.error({ err: errorText(error), tx: tx.hash }, 'pending transaction handling failed')
+      }
+    },
+    onStreamedPrices(prices) {
+      streamed = prices
+      if (draining || !lastHead) return
+      try {
+        const head = lastHead
+        const planStarted = now()
+        const opportunities = strategy.plan({
+          timestamp: nextTimestamp(head),
+          gasPriceWei: rankingGasPrice(head),
+          streamed: prices,
+        })
+        metrics.stageSeconds.observe({ stage: 'stream_to_plan' }, (now() - planStarted) / 1000)
+        for (const opportunity of opportunities) queue.upsert(opportunity)
+        if (opportunities.length > 0)
+          log.info({ opportunities: opportunities.length, best: opportunities[0]?.key }, 'streamed prices')
+        dispatch(head)
+      } catch (error) {
+        metrics.eventErrors.inc({ type: 'streamedPrices' })
+        log.error({ err: errorText(error) }, 'streamed price handling failed')
       }
     },
     async catchUp(watcher) {

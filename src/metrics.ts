@@ -77,6 +77,16 @@ export function createMetrics() {
       registers: [registry],
     }),
     reorgs: new Counter({ name: 'undertow_reorgs_total', help: 'Reorgs followed', registers: [registry] }),
+    priceStreamUpdates: new Counter({
+      name: 'undertow_price_stream_updates_total',
+      help: 'Complete price sets received from the off-chain price stream',
+      registers: [registry],
+    }),
+    priceStreamErrors: new Counter({
+      name: 'undertow_price_stream_errors_total',
+      help: 'Off-chain price stream failures (down, garbage); planning falls back to on-chain prices',
+      registers: [registry],
+    }),
     eventErrors: new Counter({
       name: 'undertow_event_errors_total',
       help: 'Events whose handling failed',

@@ -73,6 +73,12 @@ export interface DevnetDeployment {
   accounts: Address[]
   /** One line: what was deployed ("Aave 3.6 pool 0x…"). */
   summary: string
+  /** Extra top-level devnet file fields (a price service URL). */
+  extra?: { priceServiceUrl?: string }
+  /** In-process services the devnet runs for this protocol (tests and the demo reach them here). */
+  services?: Record<string, unknown>
+  /** Stops those services (before anvil stops). */
+  stop?(): Promise<void>
 }
 
 /** How the devnet hosts this protocol: deploy and seed, move a price, fund a liquidator. */
@@ -82,15 +88,23 @@ export interface DevnetProvider {
     client: PublicClient,
     params: { accounts: number; seed: number; options: Record<string, string> },
   ): Promise<DevnetDeployment>
-  /** Moves a price with a mined transaction; returns the block and the price read back ("1500 USD"). */
+  /**
+   * Moves a price: with a mined transaction (push oracles), or off-chain in the price service (pull
+   * oracles; `push` also lands it). Returns the block (if one was mined) and the price read back.
+   */
   setPrice(
     client: PublicClient,
     info: DevnetInfo,
     symbol: string,
     price: string,
-  ): Promise<{ blockNumber: bigint; readBack: string }>
+    options?: { push?: boolean },
+  ): Promise<{ blockNumber: bigint | undefined; readBack: string }>
   /** The unsent oracle transaction that would move a price (the demo sends it to the mempool). */
-  priceUpdateTx(info: DevnetInfo, symbol: string, price: string): { from: Address; to: Address; data: Hex }
+  priceUpdateTx(
+    info: DevnetInfo,
+    symbol: string,
+    price: string,
+  ): { from: Address; to: Address; data: Hex; value?: bigint }
   /** Gives an address gas and inventory; returns what it was given. */
   fund(client: PublicClient, info: DevnetInfo, address: Address): Promise<string>
   /** The price shock the demo sends, as (symbol, price) pairs. */

@@ -140,9 +140,29 @@ export interface AccountTable {
   footer: string
 }
 
+/** One feed's price from an off-chain stream (a pull oracle such as Pyth's Hermes). */
+export interface StreamedFeed {
+  /** Lowercase 0x feed id. */
+  id: string
+  price: bigint
+  expo: number
+  publishTime: bigint
+}
+
+/** Off-chain prices and the signed update a call must carry to land them. */
+export interface StreamedPrices {
+  feeds: StreamedFeed[]
+  /** The update payload (one blob per feed or batch), as the oracle contract takes it. */
+  updateData: Hex[]
+  /** ms timestamp when the stream delivered it. */
+  receivedAt: number
+}
+
 export interface PlanParams {
   timestamp: bigint
   predicted?: PredictedPrice
+  /** The latest streamed prices: plan at them, carrying their update in the call. */
+  streamed?: StreamedPrices
   gasPriceWei: bigint
   now?: () => number
 }
@@ -195,4 +215,6 @@ export interface Strategy {
   verify(): Promise<VerifyResult>
   /** One line naming the deployment, for the startup log and the demo. */
   describe(): string
+  /** The off-chain price stream this strategy reads (a pull oracle), if any. */
+  priceStream?(): { endpoint: string; feedIds: string[] } | undefined
 }

@@ -5,8 +5,9 @@
 import { UsageError } from '../src/errors.js'
 import { registerable, type StrategyModule, type StrategyRegistry } from '../src/strategyModule.js'
 import { aaveV3 } from './aave-v3/index.js'
+import { xmarginPerps } from './xmargin-perps/index.js'
 
-const modules: readonly StrategyModule<unknown>[] = [registerable(aaveV3)]
+const modules: readonly StrategyModule<unknown>[] = [registerable(aaveV3), registerable(xmarginPerps)]
 
 export const registry: StrategyRegistry = {
   modules,

@@ -99,13 +99,18 @@ export function registerDevnetCommand(
     .description('move an asset’s oracle price with a transaction')
     .requiredOption('--devnet <file>', 'devnet description written by undertow devnet --out')
     .option('--rpc <url>', 'RPC URL (default: the one in the devnet file)')
-    .argument('<symbol>', 'asset symbol, e.g. WETH')
+    .option('--push', 'pull oracles: also land the new price on chain now (else only the pusher does, later)')
+    .argument('<symbol>', 'asset or market symbol, e.g. WETH')
     .argument('<price>', 'new price in USD, e.g. 1850.25')
-    .action(async (symbol: string, price: string, options: { devnet: string; rpc?: string }) => {
-      const { info, devnet: provider, client } = fileProvider(registry, options.devnet, options.rpc)
-      const moved = await provider.setPrice(client, info, symbol, price)
-      console.log(`${symbol} = ${moved.readBack} in block ${moved.blockNumber}`)
-    })
+    .action(
+      async (symbol: string, price: string, options: { devnet: string; rpc?: string; push?: boolean }) => {
+        const { info, devnet: provider, client } = fileProvider(registry, options.devnet, options.rpc)
+        const moved = await provider.setPrice(client, info, symbol, price, { push: options.push === true })
+        console.log(
+          `${symbol} = ${moved.readBack}${moved.blockNumber !== undefined ? ` in block ${moved.blockNumber}` : ''}`,
+        )
+      },
+    )
 
   devnet
     .command('warp')

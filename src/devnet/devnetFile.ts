@@ -16,6 +16,8 @@ export interface DevnetInfo {
   chainId: number
   addresses: Record<string, unknown>
   accounts: Address[]
+  /** A pull oracle's off-chain price service (Hermes API), when the protocol uses one. */
+  priceServiceUrl?: string | undefined
 }
 
 const devnetFileSchema = z.object({
@@ -25,11 +27,23 @@ const devnetFileSchema = z.object({
   chainId: z.number().int().positive(),
   addresses: z.record(z.string(), z.unknown()),
   accounts: z.array(z.string()).optional(),
+  priceServiceUrl: z
+    .string()
+    .regex(/^https?:\/\/./)
+    .optional(),
 })
 
 export function devnetInfo(devnet: DevnetInfo): DevnetInfo {
-  const { protocol, rpcUrl, wsUrl, chainId, addresses, accounts } = devnet
-  return { protocol, rpcUrl, wsUrl, chainId, addresses, accounts }
+  const { protocol, rpcUrl, wsUrl, chainId, addresses, accounts, priceServiceUrl } = devnet
+  return {
+    protocol,
+    rpcUrl,
+    wsUrl,
+    chainId,
+    ...(priceServiceUrl ? { priceServiceUrl } : {}),
+    addresses,
+    accounts,
+  }
 }
 
 export function readDevnetFile(path: string): DevnetInfo {
@@ -56,5 +70,6 @@ export function readDevnetFile(path: string): DevnetInfo {
     chainId: info.chainId,
     addresses: info.addresses,
     accounts: (info.accounts ?? []) as Address[],
+    priceServiceUrl: info.priceServiceUrl,
   }
 }

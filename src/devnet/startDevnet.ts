@@ -15,6 +15,8 @@ export interface Devnet extends DevnetInfo {
   client: PublicClient
   anvil: AnvilInstance
   summary: string
+  /** The protocol's in-process services (price service, pusher), if any. */
+  services: Record<string, unknown>
   stop(): Promise<void>
 }
 
@@ -58,9 +60,14 @@ export async function startDevnet(
       addresses: deployment.addresses,
       accounts: deployment.accounts,
       summary: deployment.summary,
+      ...(deployment.extra?.priceServiceUrl ? { priceServiceUrl: deployment.extra.priceServiceUrl } : {}),
+      services: deployment.services ?? {},
       client,
       anvil,
-      stop: () => anvil.stop(),
+      async stop() {
+        await deployment.stop?.()
+        await anvil.stop()
+      },
     }
   } catch (error) {
     await anvil.stop()

@@ -142,7 +142,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
     metrics.stageSeconds.observe({ stage: 'simulate' }, (now() - started) / 1000)
     if (!sim.ok) return refuse(opp, 'simulation reverts', { detail: sim.reason })
-    const profitBase = sim.profitBase
+    // What the call pays in native value (a pull-oracle update fee) is a cost like gas.
+    const profitBase = sim.profitBase - (opp.call.value * strategy.nativePriceBase()) / 10n ** 18n
     const gasLimit = (sim.gasUsed * (10_000n + settings.gasLimitMarginBps)) / 10_000n
     const nativePrice = strategy.nativePriceBase()
     const bid = bidGas({

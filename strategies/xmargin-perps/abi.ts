@@ -1,0 +1,62 @@
+/** Typed ABIs of the clearinghouse and the Pyth events the mirror follows (viem `parseAbi`). */
+import { parseAbi } from 'viem'
+
+export const clearinghouseAbi = parseAbi([
+  'struct Collateral { address token; uint8 decimals; bytes32 feedId; uint256 baseHaircutBps; uint256 volHaircutFactorBps; uint256 maxHaircutBps; uint256 volatilityBps; }',
+  'struct Band { uint256 notionalCap; uint256 mmrBps; uint256 imrBps; uint256 mmAmount; uint256 imAmount; }',
+  'struct Market { bytes32 feedId; uint256 volMarginFactorBps; uint256 volatilityBps; int256 fundingRatePerSecond; int256 fundingIndex; uint256 lastFundingUpdate; uint256 maxLiquidationNotional; uint256 bandCount; }',
+  'struct Position { int256 size; int256 openNotional; int256 entryFundingIndex; }',
+  'function pyth() view returns (address)',
+  'function owner() view returns (address)',
+  'function maxPriceAge() view returns (uint256)',
+  'function bonusBps() view returns (uint256)',
+  'function bufferBps() view returns (uint256)',
+  'function minAccountMargin() view returns (uint256)',
+  'function insuranceFund() view returns (uint256)',
+  'function collateralCount() view returns (uint256)',
+  'function marketCount() view returns (uint256)',
+  'function getCollateral(uint256 assetId) view returns (Collateral)',
+  'function getMarket(uint256 marketId) view returns (Market)',
+  'function getBand(uint256 marketId, uint256 k) view returns (Band)',
+  'function getPosition(address account, uint256 marketId) view returns (Position)',
+  'function balanceOf(address account, uint256 assetId) view returns (uint256)',
+  'function settlementBalanceOf(address account) view returns (int256)',
+  'function accountHealth(address account) view returns (int256 netValue, uint256 maintenanceMargin, uint256 initialMargin)',
+  'function addCollateral(address token, bytes32 feedId, uint256 baseHaircutBps, uint256 volHaircutFactorBps, uint256 maxHaircutBps) returns (uint256)',
+  'function addMarket(bytes32 feedId, uint256 volMarginFactorBps, uint256 maxLiquidationNotional, uint256[] caps, uint256[] mmrBps, uint256[] imrBps) returns (uint256)',
+  'function setVolatility(bool isMarket, uint256 id, uint256 volatilityBps)',
+  'function setFundingRate(uint256 marketId, int256 ratePerSecond)',
+  'function fundInsurance(uint256 amount)',
+  'function deposit(address asset, uint256 amount)',
+  'function withdraw(address asset, uint256 amount, bytes[] priceUpdate) payable',
+  'function modifyPosition(uint256 marketId, int256 sizeDelta, bytes[] priceUpdate) payable',
+  'function liquidate(address account, bytes[] priceUpdate) payable returns (uint256 marketId, int256 sizeClosed, uint256 reward)',
+  'event CollateralAdded(uint256 indexed assetId, address token, uint8 decimals, bytes32 feedId, uint256 baseHaircutBps, uint256 volHaircutFactorBps, uint256 maxHaircutBps)',
+  'event MarketAdded(uint256 indexed marketId, bytes32 feedId, uint256 volMarginFactorBps, uint256 maxLiquidationNotional, uint256 bandCount)',
+  'event VolatilitySet(bool indexed isMarket, uint256 indexed id, uint256 volatilityBps)',
+  'event FundingRateSet(uint256 indexed marketId, int256 ratePerSecond, int256 fundingIndex, uint256 timestamp)',
+  'event Deposited(address indexed account, uint256 indexed assetId, uint256 amount, uint256 newBalance)',
+  'event Withdrawn(address indexed account, uint256 indexed assetId, uint256 amount, uint256 newBalance)',
+  'event PositionModified(address indexed account, uint256 indexed marketId, int256 sizeDelta, uint256 price, int256 newSize, int256 newOpenNotional, int256 entryFundingIndex, int256 newSettlementBalance)',
+  'event Liquidated(address indexed account, address indexed liquidator, uint256 indexed marketId, int256 sizeClosed, uint256 price, uint256 reward, uint256 fromInsurance, int256 newSize, int256 newOpenNotional, int256 entryFundingIndex, int256 newSettlementBalance, int256 liquidatorSettlementBalance)',
+  'event BadDebt(address indexed account, uint256 amount)',
+  'event InsuranceFunded(uint256 amount, uint256 newBalance)',
+  'error NotLiquidatable(int256 netValue, uint256 maintenanceMargin)',
+  'error InsufficientMargin(int256 netValue, uint256 initialMargin)',
+])
+
+export const pythAbi = parseAbi([
+  'struct Price { int64 price; uint64 conf; int32 expo; uint256 publishTime; }',
+  'function getPriceUnsafe(bytes32 id) view returns (Price)',
+  'function getUpdateFee(bytes[] updateData) view returns (uint256)',
+  'function updatePriceFeeds(bytes[] updateData) payable',
+  'event PriceFeedUpdate(bytes32 indexed id, uint64 publishTime, int64 price, uint64 conf)',
+  'error StalePrice()',
+])
+
+export const devTokenAbi = parseAbi([
+  'function mint(address to, uint256 amount)',
+  'function approve(address spender, uint256 amount) returns (bool)',
+  'function balanceOf(address) view returns (uint256)',
+  'function decimals() view returns (uint8)',
+])

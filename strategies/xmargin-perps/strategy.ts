@@ -1,0 +1,320 @@
+/**
+ * The running xmargin-perps strategy: the clearinghouse mirror behind the core's Strategy
+ * interface. Plans at stored, pending or streamed prices; verifies against accountHealth.
+ */
+import { decodeEventLog, decodeFunctionData, getAddress, type Hex, type PublicClient, parseAbi } from 'viem'
+import { readMany } from '../../src/chain/readMany.js'
+import type { ChainLog } from '../../src/chain/types.js'
+import { FatalError, UsageError } from '../../src/errors.js'
+import { formatUnitsFixed } from '../../src/format.js'
+import type { Logger } from '../../src/logger.js'
+import { decodePriceUpdates } from '../../src/prices/pythUpdates.js'
+import type {
+  LiquidationEvent,
+  Opportunity,
+  PredictedPrice,
+  Strategy,
+  VerifyResult,
+} from '../../src/types.js'
+import { clearinghouseAbi } from './abi.js'
+import { applyLogs, emptyPerpsResult } from './applyLogs.js'
+import {
+  buildPerpsMirror,
+  FOLLOWED_EVENTS,
+  loadConfiguration,
+  type PerpsAddresses,
+  watchedAddresses,
+} from './loadState.js'
+import { accountHealth, pricesOf, quoteLiquidation, toWad, WAD } from './math.js'
+import { nativePrice, type PerpsLiquidationDetails, planPerps, STRATEGY_NAME } from './plan.js'
+import type { PerpsState } from './state.js'
+
+export interface PerpsOptions extends PerpsAddresses {
+  fromBlock: bigint
+  /** Hermes endpoint for the off-chain price stream (undefined: on-chain prices only). */
+  priceService?: string | undefined
+}
+
+export type PerpsLiquidationEventDetails = {
+  marketId: number
+  sizeClosed: bigint
+  price: bigint
+  reward: bigint
+  fromInsurance: bigint
+}
+
+export interface PerpsStrategy extends Strategy {
+  state(): PerpsState
+}
+
+const pythUpdateAbi = parseAbi(['function updatePriceFeeds(bytes[] updateData) payable'])
+
+function checkRestored(value: unknown): PerpsState {
+  const s = value as Partial<PerpsState> | null
+  if (
+    !s ||
+    typeof s.clearinghouse !== 'string' ||
+    !(s.accounts instanceof Map) ||
+    !(s.prices instanceof Map) ||
+    !Array.isArray(s.markets) ||
+    typeof s.block?.number !== 'bigint'
+  )
+    throw new UsageError('the saved perps mirror is not a clearinghouse state (corrupt snapshot or dataset)')
+  return s as PerpsState
+}
+
+export async function createPerpsStrategy(
+  context: { client?: PublicClient | undefined; log: Logger },
+  options: PerpsOptions,
+  start: { fromBlock: bigint; toBlock?: bigint | undefined; restored?: unknown },
+): Promise<PerpsStrategy> {
+  const { client, log } = context
+  const needClient = (what: string): PublicClient => {
+    if (!client) throw new FatalError(`the perps strategy needs a node to ${what}`)
+    return client
+  }
+  let state: PerpsState =
+    start.restored !== undefined
+      ? checkRestored(start.restored)
+      : await buildPerpsMirror(needClient('build the mirror'), {
+          ...options,
+          fromBlock: start.fromBlock,
+          toBlock: start.toBlock,
+        })
+  log.info(
+    { block: state.block.number, accounts: state.accounts.size },
+    start.restored ? 'mirror restored' : 'mirror built from logs',
+  )
+
+  const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<PerpsLiquidationEventDetails>[] => {
+    const out: LiquidationEvent<PerpsLiquidationEventDetails>[] = []
+    const address = state.clearinghouse.toLowerCase()
+    for (const log of logs) {
+      if (log.address.toLowerCase() !== address) continue
+      const e = decodeEventLog({
+        abi: clearinghouseAbi,
+        data: log.data,
+        topics: log.topics as [Hex, ...Hex[]],
+        strict: true,
+      })
+      if (e.eventName !== 'Liquidated') continue
+      const market = state.markets[Number(e.args.marketId)]
+      out.push({
+        account: e.args.account,
+        liquidator: e.args.liquidator,
+        txHash: log.transactionHash,
+        blockNumber: log.blockNumber,
+        valueBase: e.args.reward,
+        summary: `${market?.symbol ?? e.args.marketId} ${formatUnitsFixed(e.args.sizeClosed, 18, 4)} @ ${formatUnitsFixed(e.args.price, 18, 2)}, reward ${formatUnitsFixed(e.args.reward, 18, 2)} USD`,
+        details: {
+          marketId: Number(e.args.marketId),
+          sizeClosed: e.args.sizeClosed,
+          price: e.args.price,
+          reward: e.args.reward,
+          fromInsurance: e.args.fromInsurance,
+        },
+      })
+    }
+    return out
+  }
+
+  const healthAt = (timestamp: bigint) => {
+    const prices = pricesOf(state)
+    return [...state.accounts].flatMap(([key, a]) =>
+      prices && a.positions.size > 0 ? [{ key, health: accountHealth(state, a, prices, timestamp) }] : [],
+    )
+  }
+
+  const strategy: PerpsStrategy = {
+    name: STRATEGY_NAME,
+    baseDecimals: 18,
+    get head() {
+      return state.block
+    },
+    state: () => state,
+    logFilter: () => ({ addresses: watchedAddresses(state), events: FOLLOWED_EVENTS }),
+    async advance(blocks, head) {
+      const result = emptyPerpsResult()
+      for (const block of blocks) applyLogs(state, block.logs, result)
+      if (result.reloadNeeded) {
+        if (client) {
+          const fresh = await loadConfiguration(client, { ...options, blockNumber: head.number })
+          state.collaterals = fresh.collaterals
+          state.markets = fresh.markets
+          state.expos = fresh.expos
+          state.prices = fresh.prices
+        } else log.warn({ block: head.number }, 'configuration changed in an offline replay; not reloaded')
+      }
+      state.block = { number: head.number, hash: head.hash, timestamp: head.timestamp }
+      const broad = result.movedFeeds.size + result.marketsChanged.size + result.collateralsChanged.size > 0
+      return { changedAccounts: broad ? state.accounts.size : result.touchedAccounts.size }
+    },
+    checkpoint: () => structuredClone(state),
+    restoreCheckpoint(checkpoint) {
+      state = structuredClone(checkpoint as PerpsState)
+    },
+    async rebuild(head) {
+      state = await buildPerpsMirror(needClient('rebuild the mirror'), {
+        ...options,
+        fromBlock: start.fromBlock,
+        toBlock: head.number,
+      })
+    },
+    plan: (params) => planPerps(state, { ...params, updateFeeWei: state.updateFeeWei }),
+    decodePendingPrice(tx) {
+      if (!tx.to || tx.to.toLowerCase() !== state.pyth.toLowerCase()) return undefined
+      let updates: Hex[]
+      try {
+        const call = decodeFunctionData({ abi: pythUpdateAbi, data: tx.input })
+        updates = [...call.args[0]]
+      } catch {
+        return undefined // another Pyth call: not a price push
+      }
+      const prices = new Map<string, bigint>()
+      for (const feed of decodePriceUpdates(updates)) {
+        const wad = toWad(feed.price, feed.expo)
+        if (wad !== undefined && state.expos.has(feed.id)) prices.set(feed.id, wad)
+      }
+      return prices.size > 0 ? ({ prices, tx } satisfies PredictedPrice) : undefined
+    },
+    oracleAddresses: () => new Set([state.pyth.toLowerCase()]),
+    nativePriceBase: () => nativePrice(state),
+    liquidationsIn,
+    agrees(opportunity: Opportunity, event: LiquidationEvent) {
+      const o = opportunity.details as unknown as PerpsLiquidationDetails
+      const e = event.details as unknown as PerpsLiquidationEventDetails
+      return (
+        o.marketId === e.marketId &&
+        o.sizeClosed === e.sizeClosed &&
+        o.reward === e.reward &&
+        o.price === e.price
+      )
+    },
+    // The reward is credited as margin inside the clearinghouse: no token to approve.
+    approvals: () => [],
+    isTracked: (account) => state.accounts.has(account.toLowerCase()),
+    accountCount: () => state.accounts.size,
+    underwaterCount: (timestamp) =>
+      healthAt(timestamp).filter((h) => h.health.netValue < h.health.maintenanceMargin).length,
+    healthFactors: (timestamp) =>
+      healthAt(timestamp).map(({ health: h }) =>
+        h.maintenanceMargin === 0n
+          ? 2n ** 128n
+          : h.netValue <= 0n
+            ? 0n
+            : (h.netValue * WAD) / h.maintenanceMargin,
+      ),
+    accountTable() {
+      const prices = pricesOf(state)
+      const t = state.block.timestamp
+      const rows = [...state.accounts]
+        .filter(([, a]) => a.positions.size > 0 || a.balances.size > 0)
+        .map(([key, a]) => {
+          const h = prices
+            ? accountHealth(state, a, prices, t)
+            : { netValue: 0n, maintenanceMargin: 0n, initialMargin: 0n }
+          const q = prices ? quoteLiquidation(state, a, prices, t) : undefined
+          return {
+            key,
+            h,
+            q,
+            ratio:
+              h.maintenanceMargin === 0n
+                ? Number.POSITIVE_INFINITY
+                : Number(h.netValue) / Number(h.maintenanceMargin),
+          }
+        })
+        .sort((x, y) => x.ratio - y.ratio || (x.key < y.key ? -1 : 1))
+      return {
+        headers: [
+          'account',
+          'net value',
+          'maintenance',
+          'initial',
+          'next liquidation (market, size, reward)',
+        ],
+        align: [false, true, true, true, false],
+        rows: rows.map(({ key, h, q }) => [
+          getAddress(key),
+          formatUnitsFixed(h.netValue, 18, 2),
+          formatUnitsFixed(h.maintenanceMargin, 18, 2),
+          formatUnitsFixed(h.initialMargin, 18, 2),
+          q
+            ? `${state.markets[q.marketId]?.symbol}, ${formatUnitsFixed(q.sizeClosed, 18, 4)}, ${formatUnitsFixed(q.reward, 18, 2)}`
+            : '',
+        ]),
+        json: rows.map(({ key, h, q }) => ({
+          account: key,
+          blockNumber: state.block.number.toString(),
+          netValue: h.netValue.toString(),
+          maintenanceMargin: h.maintenanceMargin.toString(),
+          initialMargin: h.initialMargin.toString(),
+          ...(q
+            ? {
+                nextLiquidation: {
+                  marketId: q.marketId,
+                  market: state.markets[q.marketId]?.symbol,
+                  sizeClosed: q.sizeClosed.toString(),
+                  reward: q.reward.toString(),
+                },
+              }
+            : {}),
+        })),
+        footer: `${rows.length} accounts at block ${state.block.number}`,
+      }
+    },
+    snapshot: () => state,
+    async verify(): Promise<VerifyResult> {
+      const c = needClient('verify the mirror')
+      const accounts = [...state.accounts.keys()]
+      const results = await readMany(
+        c,
+        accounts.map((a) => ({
+          address: state.clearinghouse,
+          abi: clearinghouseAbi,
+          functionName: 'accountHealth',
+          args: [a],
+        })),
+        { multicallAddress: options.multicallAddress, blockNumber: state.block.number },
+      )
+      const prices = pricesOf(state)
+      const mismatches: VerifyResult['mismatches'] = []
+      accounts.forEach((key, i) => {
+        const chain = results[i]
+        if (chain instanceof Error || !Array.isArray(chain))
+          throw chain instanceof Error ? chain : new Error('bad result')
+        const a = state.accounts.get(key)
+        if (!a || !prices) throw new Error('no prices for the mirror')
+        const mirror = accountHealth(state, a, prices, state.block.timestamp)
+        const fields = [
+          ['netValue', mirror.netValue],
+          ['maintenanceMargin', mirror.maintenanceMargin],
+          ['initialMargin', mirror.initialMargin],
+        ] as const
+        fields.forEach(([field, value], f) => {
+          const onChain = chain[f] as bigint
+          if (value !== onChain)
+            mismatches.push({
+              account: getAddress(key),
+              field,
+              mirror: value.toString(),
+              chain: onChain.toString(),
+            })
+        })
+      })
+      return { blockNumber: state.block.number, checked: accounts.length, mismatches }
+    },
+    describe: () =>
+      `xmargin-perps clearinghouse ${state.clearinghouse} (${state.markets.map((m) => m.symbol).join(', ')}; collateral ${state.collaterals.map((c) => c.symbol).join(', ')})`,
+    priceStream: () =>
+      options.priceService
+        ? {
+            endpoint: options.priceService,
+            feedIds: [
+              ...new Set([...state.collaterals.map((c) => c.feedId), ...state.markets.map((m) => m.feedId)]),
+            ].map((id) => id.toLowerCase()),
+          }
+        : undefined,
+  }
+  return strategy
+}
