@@ -41,6 +41,8 @@ const fileSchema = z.strictObject({
     })
     .optional(),
   watchdogBlocks: z.number().int().min(1).max(10_000).optional(),
+  /** The chain's block interval; planning times the next block with it (default: learned from heads). */
+  blockTimeSeconds: z.number().positive().max(3_600).optional(),
   metricsPort: z.number().int().min(0).max(65_535).optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   dataDir: z.string().optional(),
@@ -68,6 +70,7 @@ export interface Config {
     dryRun: boolean
   }
   watchdogBlocks: number
+  blockTimeSeconds: number | undefined
   metricsPort: number | undefined
   logLevel: string
   dataDir: string
@@ -89,6 +92,7 @@ export interface ConfigFlags {
   minProfitUsd?: string
   dryRun?: boolean
   metricsPort?: number
+  blockTimeSeconds?: number
   logLevel?: string
   dataDir?: string
 }
@@ -232,6 +236,7 @@ export function parseConfig(
       dryRun: flags.dryRun ?? e.dryRun ?? false,
     },
     watchdogBlocks: file.watchdogBlocks ?? 10,
+    blockTimeSeconds: flags.blockTimeSeconds ?? file.blockTimeSeconds,
     metricsPort:
       flags.metricsPort ??
       (env.UNDERTOW_METRICS_PORT ? Number(env.UNDERTOW_METRICS_PORT) : undefined) ??

@@ -26,6 +26,8 @@ export interface Daemon {
   strategy: Strategy
   metrics: Metrics
   watcher: ChainWatcher
+  /** The off-chain price stream, when the strategy reads one. */
+  prices: HermesStream | undefined
   /** 'snapshot' when resumed from disk, 'backfill' when built from logs. */
   startedFrom: 'snapshot' | 'backfill'
   stop(timeoutMs?: number): Promise<void>
@@ -163,7 +165,7 @@ export async function startDaemon(
     settings: {
       maxConcurrent: config.execution.maxConcurrent,
       watchdogBlocks: config.watchdogBlocks,
-      blockTimeMs: 12_000,
+      blockTimeMs: (config.blockTimeSeconds ?? 12) * 1000,
       snapshotEveryBlocks: 25,
       rankingTipWei: 10n ** 9n,
     },
@@ -225,6 +227,7 @@ export async function startDaemon(
     strategy,
     metrics,
     watcher: createdWatcher,
+    prices,
     startedFrom: restored ? 'snapshot' : 'backfill',
     async stop(timeoutMs = 30_000) {
       await createdEngine.drain(timeoutMs)

@@ -65,7 +65,11 @@ export async function startDemo(
     const dataDir = join(dir, 'data')
     const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
     const minProfitUsd = options.minProfitUsd ?? '5'
-    const config = parseConfig({ devnet: devnetFile, dataDir, minProfitUsd }, env, registry)
+    const config = parseConfig(
+      { devnet: devnetFile, dataDir, minProfitUsd, blockTimeSeconds: options.blockTimeSeconds ?? 1 },
+      env,
+      registry,
+    )
     const log = options.log ?? createLogger('warn', { pretty: false, destination: process.stderr })
     const daemon = await startDaemon(config, env, log)
     await devActions(devnet.client).setIntervalMining({ interval: options.blockTimeSeconds ?? 1 })

@@ -68,6 +68,7 @@ export function createEngine(deps: EngineDeps): Engine {
   let lastHead: BlockHeader | undefined
   let lastHeadAt = now()
   let blockTimeMs = settings.blockTimeMs
+  let intervalsSeen = 0
   let draining = false
   let blocksSinceSnapshot = 0
   let unhealthy = ''
@@ -85,10 +86,16 @@ export function createEngine(deps: EngineDeps): Engine {
     liquidatableWithAllPending === undefined ||
     liquidatableWithAllPending.has(opportunity.key)
 
+  /**
+   * The next block's timestamp, on the chain's own clock (exactness needs it: funding and interest
+   * accrue per second, and a devnet's or an L2's block clock can sit seconds off the wall clock):
+   * the head's plus the block interval, plus the whole intervals that passed since that head
+   * arrived when the next one is late.
+   */
   const nextTimestamp = (head: BlockHeader): bigint => {
-    const byInterval = head.timestamp + BigInt(Math.max(1, Math.round(blockTimeMs / 1000)))
-    const wall = BigInt(Math.floor(now() / 1000))
-    return byInterval > wall ? byInterval : wall
+    const intervalMs = Math.max(1000, Math.round(blockTimeMs / 1000) * 1000)
+    const late = lastHead === head ? Math.floor(Math.max(0, now() - lastHeadAt) / intervalMs) : 0
+    return head.timestamp + BigInt((1 + late) * (intervalMs / 1000))
   }
   const rankingGasPrice = (head: BlockHeader) => (head.baseFeePerGas ?? 0n) + settings.rankingTipWei
 
@@ -116,7 +123,8 @@ export function createEngine(deps: EngineDeps): Engine {
     if (lastHead && header.number > lastHead.number && header.timestamp > lastHead.timestamp) {
       const observed =
         (Number(header.timestamp - lastHead.timestamp) * 1000) / Number(header.number - lastHead.number)
-      blockTimeMs = blockTimeMs * 0.8 + observed * 0.2
+      // The first interval replaces the configured guess; later ones smooth it.
+      blockTimeMs = intervalsSeen++ === 0 ? observed : blockTimeMs * 0.8 + observed * 0.2
     }
     const result = await deps.sync(header)
     // A new block has most likely carried the pending updates; their prices now come from logs.

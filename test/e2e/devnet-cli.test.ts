@@ -134,19 +134,19 @@ describe('undertow devnet', () => {
     const cases: [string[], string][] = [
       [
         ['devnet', '--protocol', 'compound-v9'],
-        'undertow: unknown protocol "compound-v9" (available: aave-v3)',
+        'undertow: unknown protocol "compound-v9" (available: aave-v3, xmargin-perps)',
       ],
       [
         ['demo', '--protocol', 'compound-v9'],
-        'undertow: unknown protocol "compound-v9" (available: aave-v3)',
+        'undertow: unknown protocol "compound-v9" (available: aave-v3, xmargin-perps)',
       ],
       [
         ['run', '--devnet', file, '--strategy', 'compound-v9'],
-        'undertow: unknown strategy "compound-v9" (available: aave-v3)',
+        'undertow: unknown strategy "compound-v9" (available: aave-v3, xmargin-perps)',
       ],
       [
         ['backtest', '--devnet', file, '--strategy', 'compound-v9'],
-        'undertow: unknown strategy "compound-v9" (available: aave-v3)',
+        'undertow: unknown strategy "compound-v9" (available: aave-v3, xmargin-perps)',
       ],
     ]
     for (const [args, line] of cases) {

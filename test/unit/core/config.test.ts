@@ -162,7 +162,7 @@ describe('parseConfig', () => {
   it('one-line errors for bad input', () => {
     const base = { rpcHttp: 'http://x:1', strategyFlags: { addressesProvider: PROVIDER } }
     expect(errorOf(() => parseConfig({ ...base, strategy: 'maker' }, {}, registry))).toBe(
-      'unknown strategy "maker" (available: aave-v3, fake-perps)',
+      'unknown strategy "maker" (available: aave-v3, xmargin-perps, fake-perps)',
     )
     expect(
       errorOf(() => parseConfig({ strategyFlags: { addressesProvider: PROVIDER } }, {}, registry)),
