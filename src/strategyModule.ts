@@ -109,6 +109,11 @@ export interface DevnetProvider {
   fund(client: PublicClient, info: DevnetInfo, address: Address): Promise<string>
   /** The price shock the demo sends, as (symbol, price) pairs. */
   demoShock: readonly (readonly [string, string])[]
+  /**
+   * How the demo delivers it: 'mempool' (pending oracle transactions, the default) or 'offchain'
+   * (a pull oracle's price service moves first; the pusher lands it later).
+   */
+  demoShockVia?: 'mempool' | 'offchain'
 }
 
 export interface BacktestHooks {

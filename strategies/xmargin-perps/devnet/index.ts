@@ -428,8 +428,9 @@ export const perpsDevnet: DevnetProvider = {
       ])
     return `ETH and ${Object.keys(a.collaterals).join(', ')}`
   },
+  demoShockVia: 'offchain',
   demoShock: [
-    ['ETH', '2760'],
+    ['ETH', '2700'],
     ['BTC', '56000'],
     ['SOL', '135'],
   ],
