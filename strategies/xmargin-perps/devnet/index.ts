@@ -387,7 +387,9 @@ export const perpsDevnet: DevnetProvider = {
     const feed = feedOf(info, symbol)
     const value = parsePriceE8(price)
     if (!info.priceServiceUrl) throw new UsageError('the devnet file has no priceServiceUrl')
-    const block = await client.getBlock()
+    const block = await client.getBlock().catch(() => {
+      throw new UsageError(`cannot reach the devnet node at ${new URL(info.rpcUrl).host} (is undertow devnet running?)`)
+    })
     await post(new URL('/devnet/price', info.priceServiceUrl).toString(), {
       symbol: feed.symbol,
       price: value.toString(),
