@@ -76,15 +76,21 @@ export function createEngine(deps: EngineDeps): Engine {
   let pendingOracle: PredictedPrice[] = []
   /** The newest off-chain prices: every plan uses them (their update rides in the call). */
   let streamed: StreamedPrices | undefined
+  /** Keys liquidatable at the newest streamed prices (undefined: no stream). */
+  let liquidatableWithLatestStream: Set<string> | undefined
   /** Keys liquidatable under every pending update seen so far (undefined: none pending). */
   let liquidatableWithAllPending: Set<string> | undefined
 
   /** A backrun planned on fewer pending updates than are now known is current only if the account
    * is still liquidatable with all of them. */
   const isCurrent = (opportunity: Opportunity) =>
-    !opportunity.dependsOn ||
-    liquidatableWithAllPending === undefined ||
-    liquidatableWithAllPending.has(opportunity.key)
+    (!opportunity.dependsOn ||
+      liquidatableWithAllPending === undefined ||
+      liquidatableWithAllPending.has(opportunity.key)) &&
+    // One planned on an older streamed set: still current only if the newest set agrees.
+    (!opportunity.priceUpdate ||
+      liquidatableWithLatestStream === undefined ||
+      liquidatableWithLatestStream.has(opportunity.key))
 
   /**
    * The next block's timestamp, on the chain's own clock (exactness needs it: funding and interest
@@ -227,6 +233,7 @@ export function createEngine(deps: EngineDeps): Engine {
           streamed: prices,
         })
         metrics.stageSeconds.observe({ stage: 'stream_to_plan' }, (now() - planStarted) / 1000)
+        liquidatableWithLatestStream = new Set(opportunities.map((o) => o.key))
         for (const opportunity of opportunities) queue.upsert(opportunity)
         if (opportunities.length > 0)
           log.info({ opportunities: opportunities.length, best: opportunities[0]?.key }, 'streamed prices')

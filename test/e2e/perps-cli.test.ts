@@ -28,18 +28,38 @@ writeFileSync(
 const aave = join(dir, 'aave.json')
 writeFileSync(
   aave,
-  JSON.stringify({ protocol: 'aave-v3', rpcUrl: 'http://127.0.0.1:9', chainId: 31337, addresses: { pool: '0x00000000000000000000000000000000000000a1', reserves: {} } }),
+  JSON.stringify({
+    protocol: 'aave-v3',
+    rpcUrl: 'http://127.0.0.1:9',
+    chainId: 31337,
+    addresses: { pool: '0x00000000000000000000000000000000000000a1', reserves: {} },
+  }),
 )
 
 describe('perps CLI bad input', () => {
   it('is one line and a non-zero exit', async () => {
     const cases: [string[], RegExp][] = [
-      [['devnet', 'price', '--devnet', perps, 'DOGE', '1'], /unknown market or asset "DOGE" \(devnet has ETH-PERP\)/],
+      [
+        ['devnet', 'price', '--devnet', perps, 'DOGE', '1'],
+        /unknown market or asset "DOGE" \(devnet has ETH-PERP\)/,
+      ],
       [['devnet', 'price', '--devnet', perps, 'ETH-PERP', '-1'], /price must be a positive decimal number/],
-      [['devnet', 'price', '--devnet', perps, 'ETH-PERP', '2500'], /cannot reach the devnet node at 127\.0\.0\.1:9/],
-      [['accounts', '--devnet', perps, '--strategy', 'aave-v3'], /runs xmargin-perps, but the strategy is aave-v3/],
-      [['accounts', '--devnet', aave, '--strategy', 'xmargin-perps'], /runs aave-v3, but the strategy is xmargin-perps/],
-      [['accounts', '--devnet', perps, '--price-service', 'ftp://x'], /--price-service is not an http\(s\):\/\/ URL/],
+      [
+        ['devnet', 'price', '--devnet', perps, 'ETH-PERP', '2500'],
+        /cannot reach the devnet node at 127\.0\.0\.1:9/,
+      ],
+      [
+        ['accounts', '--devnet', perps, '--strategy', 'aave-v3'],
+        /runs xmargin-perps, but the strategy is aave-v3/,
+      ],
+      [
+        ['accounts', '--devnet', aave, '--strategy', 'xmargin-perps'],
+        /runs aave-v3, but the strategy is xmargin-perps/,
+      ],
+      [
+        ['accounts', '--devnet', perps, '--price-service', 'ftp://x'],
+        /--price-service is not an http\(s\):\/\/ URL/,
+      ],
       [['accounts', '--devnet', perps, '--clearinghouse', '0x12'], /--clearinghouse is not an address/],
     ]
     for (const [args, message] of cases) await expectOneLineError(args, message)

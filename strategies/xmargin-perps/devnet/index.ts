@@ -388,7 +388,9 @@ export const perpsDevnet: DevnetProvider = {
     const value = parsePriceE8(price)
     if (!info.priceServiceUrl) throw new UsageError('the devnet file has no priceServiceUrl')
     const block = await client.getBlock().catch(() => {
-      throw new UsageError(`cannot reach the devnet node at ${new URL(info.rpcUrl).host} (is undertow devnet running?)`)
+      throw new UsageError(
+        `cannot reach the devnet node at ${new URL(info.rpcUrl).host} (is undertow devnet running?)`,
+      )
     })
     await post(new URL('/devnet/price', info.priceServiceUrl).toString(), {
       symbol: feed.symbol,

@@ -126,6 +126,37 @@ describe('engine', () => {
     expect(byKey.get('k2')).toBe(true)
   })
 
+  it('a liquidation planned on an older streamed price set is not current once the newest set leaves its key healthy', async () => {
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const update = { data: '0x01' as const, feeWei: 1n }
+    const t = setup(
+      (p) =>
+        !p.streamed
+          ? []
+          : p.streamed.receivedAt === 1
+            ? [opportunity('k1', 5n, { priceUpdate: update })]
+            : [opportunity('k2', 5n, { priceUpdate: update })],
+      { gate },
+    )
+    t.engine.onHead(header(1))
+    await t.engine.idle()
+    const feeds = [{ id: '0xaa', price: 1n, expo: -8, publishTime: 1n }]
+    t.engine.onStreamedPrices({ feeds, updateData: ['0x01'], receivedAt: 1 })
+    t.engine.onStreamedPrices({ feeds, updateData: ['0x02'], receivedAt: 2 })
+    open()
+    await t.engine.idle()
+    const byKey = new Map(t.exec.executed.map((e) => [e.key, e.current]))
+    expect(byKey.get('k1')).toBe(false)
+    expect(byKey.get('k2')).toBe(true)
+    // Every later head plan carries the newest streamed set.
+    t.engine.onHead(header(2))
+    await t.engine.idle()
+    expect(t.plans.at(-1)?.streamed?.receivedAt).toBe(2)
+  })
+
   it('cancels in-flight backruns whose key a later pending update makes healthy', async () => {
     const t = setup((p) => (p.predicted ? [opportunity('k2', 5n, { dependsOn: p.predicted.tx })] : []), {
       backruns: ['k1', 'k2'],
