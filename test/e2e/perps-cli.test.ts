@@ -65,3 +65,19 @@ describe('perps CLI bad input', () => {
     for (const [args, message] of cases) await expectOneLineError(args, message)
   })
 })
+
+describe('the installed command', () => {
+  it('runs through a symlink, as node_modules/.bin, npx and npm i -g run it', async () => {
+    const { symlinkSync } = await import('node:fs')
+    const { spawnSync } = await import('node:child_process')
+    const { expect } = await import('vitest')
+    const { projectRoot } = await import('../support/helpers.js')
+    const link = join(dir, 'undertow')
+    symlinkSync(join(projectRoot, 'src', 'cli.ts'), link)
+    const result = spawnSync(process.execPath, ['--import', 'tsx', link, '--version'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    })
+    expect({ code: result.status, stdout: result.stdout }).toEqual({ code: 0, stdout: '0.1.0\n' })
+  })
+})
