@@ -72,7 +72,12 @@ export async function startDemo(
     )
     const log = options.log ?? createLogger('warn', { pretty: false, destination: process.stderr })
     const daemon = await startDaemon(config, env, log)
-    await devActions(devnet.client).setIntervalMining({ interval: options.blockTimeSeconds ?? 1 })
+    const interval = options.blockTimeSeconds ?? 1
+    // Block clocks advance by exactly the interval (as on a slot-based chain), not by the wall
+    // clock of a loaded machine, so the next block's timestamp is known and amounts that accrue per
+    // second (funding, interest) are predicted to the unit.
+    await devActions(devnet.client).setBlockTimestampInterval({ interval: Math.max(1, Math.round(interval)) })
+    await devActions(devnet.client).setIntervalMining({ interval })
     return {
       devnet,
       provider,
