@@ -82,7 +82,7 @@ export interface Opportunity<D extends Details = Details> {
   /** The prices those transactions set. */
   predictedPrices?: Map<string, bigint>
   /** A pull-oracle update the call carries (already inside `call.data`), and the fee it pays. */
-  priceUpdate?: { data: Hex; feeWei: bigint }
+  priceUpdate?: { updateData: Hex[]; feeWei: bigint }
   /** Protocol amounts and names, exact, for logs, reports and agreement checks. */
   details: D
   /** Timestamp the amounts were computed for. */

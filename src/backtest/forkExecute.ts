@@ -10,7 +10,7 @@ import { call } from 'viem/actions'
 import { devActions } from '../chain/devActions.js'
 import { httpClient, sendUnlocked, waitForReceipt } from '../chain/rpc.js'
 import { startAnvil } from '../chain/startAnvil.js'
-import type { ChainLog } from '../chain/types.js'
+import { receiptLogs } from '../chain/types.js'
 import { errorText } from '../errors.js'
 import type { BacktestHooks } from '../strategyModule.js'
 import type { Opportunity, Strategy } from '../types.js'
@@ -60,16 +60,7 @@ export async function forkExecute(
       const receipt = await waitForReceipt(client, hash)
       const after = await readProbes(client, o, FORK_LIQUIDATOR)
       const minedAt = (await client.getBlock({ blockNumber: receipt.blockNumber })).timestamp
-      const logs: ChainLog[] = receipt.logs.map((l) => ({
-        address: l.address,
-        topics: l.topics as Hex[],
-        data: l.data,
-        blockNumber: l.blockNumber,
-        blockHash: l.blockHash,
-        logIndex: l.logIndex,
-        transactionHash: l.transactionHash,
-        blockTimestamp: minedAt,
-      }))
+      const logs = receiptLogs(receipt.logs, minedAt)
       const event = strategy
         .liquidationsIn(logs)
         .find((e) => e.account.toLowerCase() === o.account.toLowerCase())

@@ -3,7 +3,7 @@
  * "too many results" answer halves the chunk, a success grows it back. Chunks are delivered in order.
  */
 import { type Address, type Hex, type PublicClient, toHex } from 'viem'
-import { RetryableError } from '../errors.js'
+import { RetryableError, shouldRetry } from '../errors.js'
 import type { ChainLog } from './types.js'
 
 export interface GetLogsParams {
@@ -41,6 +41,8 @@ export async function getLogsChunked(
         chunk /= 2n
         continue
       }
+      // Only transient failures are worth waiting for; anything else is the caller's to handle now.
+      if (!shouldRetry(error)) throw error
       if (++failures > 5)
         throw new RetryableError(`eth_getLogs failed for blocks ${from}-${to}`, { cause: error })
       await new Promise((resolve) => setTimeout(resolve, 200 * failures))

@@ -6,6 +6,7 @@
  * A failed receipt read settles nothing: it is retried on the next head.
  */
 import { type Address, type Hex, type PublicClient, TransactionReceiptNotFoundError } from 'viem'
+import { receiptLogs } from '../chain/types.js'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -118,18 +119,7 @@ export function createTracker(deps: TrackerDeps): Tracker {
       }
       metrics.inclusions.inc({ status: 'success' })
       const event = strategy
-        .liquidationsIn(
-          receipt.logs.map((l) => ({
-            address: l.address,
-            topics: l.topics as Hex[],
-            data: l.data,
-            blockNumber: l.blockNumber,
-            blockHash: l.blockHash,
-            logIndex: l.logIndex,
-            transactionHash: l.transactionHash,
-            blockTimestamp: null,
-          })),
-        )
+        .liquidationsIn(receiptLogs(receipt.logs))
         .find((e) => e.account.toLowerCase() === account.toLowerCase())
       if (event) {
         records.push({

@@ -7,7 +7,7 @@
  */
 import { HermesClient } from '@pythnetwork/hermes-client'
 import type { Hex } from 'viem'
-import { errorText } from '../errors.js'
+import { displayUrl, errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { StreamedFeed, StreamedPrices } from '../types.js'
 
@@ -70,8 +70,10 @@ export function createHermesStream(params: {
   const fail = (error: unknown) => {
     failures++
     params.onError?.(error)
+    // The client's errors can quote the request URL, where providers put API tokens.
+    const err = errorText(error).replace(/\bhttps?:\/\/\S+/g, (url) => displayUrl(url))
     log.warn(
-      { err: errorText(error), failures },
+      { err, endpoint: displayUrl(params.endpoint), failures },
       'price stream failed; planning at on-chain prices until it is back',
     )
     source?.close()

@@ -117,7 +117,7 @@ export function planPerps(
           valueBase: (delta: bigint) => delta,
         },
       ],
-      ...(updateData.length > 0 ? { priceUpdate: { data: updateData[0] as Hex, feeWei: fee } } : {}),
+      ...(updateData.length > 0 ? { priceUpdate: { updateData, feeWei: fee } } : {}),
       details: {
         marketId: quote.marketId,
         market: market?.symbol ?? String(quote.marketId),

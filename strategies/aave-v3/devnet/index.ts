@@ -3,10 +3,11 @@
  * the @aave/core-v3 artifacts) with settable aggregators, supplies deep liquidity and seeds
  * borrowers; moves prices through the aggregators; funds liquidators with every reserve asset.
  */
-import { type Address, encodeFunctionData, getAddress, isAddress, type PublicClient, parseUnits } from 'viem'
+import { type Address, encodeFunctionData, getAddress, isAddress, type PublicClient } from 'viem'
 import { devActions } from '../../../src/chain/devActions.js'
 import { callWrite, httpClient } from '../../../src/chain/rpc.js'
 import type { DevnetInfo } from '../../../src/devnet/devnetFile.js'
+import { parsePriceE8 } from '../../../src/devnet/parsePrice.js'
 import { type Devnet, type DevnetOptions, startDevnet } from '../../../src/devnet/startDevnet.js'
 import { UsageError } from '../../../src/errors.js'
 import type { DevnetProvider } from '../../../src/strategyModule.js'
@@ -46,17 +47,6 @@ export function aaveAddresses(info: DevnetInfo): DevnetAddresses {
       'the devnet file does not describe an Aave v3 market (no pool, provider or reserves)',
     )
   return a as DevnetAddresses
-}
-
-/** Parses a positive decimal price into the aggregator's 8-decimal answer, or explains what is wrong. */
-export function parsePriceE8(price: string): bigint {
-  if (!/^\d+(\.\d+)?$/.test(price.trim()))
-    throw new UsageError(`price must be a positive decimal number, got "${price}"`)
-  const [, fraction = ''] = price.trim().split('.')
-  if (fraction.length > 8) throw new UsageError(`price has more than 8 decimals: "${price}"`)
-  const value = parseUnits(price.trim(), 8)
-  if (value <= 0n) throw new UsageError(`price must be greater than zero, got "${price}"`)
-  return value
 }
 
 export function reserveOf(devnet: DevnetInfo, symbol: string) {

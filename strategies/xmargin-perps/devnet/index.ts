@@ -25,6 +25,7 @@ import {
 import type { DevnetInfo } from '../../../src/devnet/devnetFile.js'
 import { helperContract } from '../../../src/devnet/helperContracts.js'
 import { startHermesService } from '../../../src/devnet/hermesService.js'
+import { parsePriceE8 } from '../../../src/devnet/parsePrice.js'
 import { createPythPusher } from '../../../src/devnet/pythPusher.js'
 import { createRandom } from '../../../src/devnet/random.js'
 import { UsageError } from '../../../src/errors.js'
@@ -115,16 +116,6 @@ export function perpsAddresses(info: DevnetInfo): PerpsDevnetAddresses {
       `the devnet file describes ${info.protocol ?? 'aave-v3'}, not an xmargin-perps clearinghouse`,
     )
   return a as PerpsDevnetAddresses
-}
-
-export function parsePriceE8(price: string): bigint {
-  if (!/^\d+(\.\d+)?$/.test(price.trim()))
-    throw new UsageError(`price must be a positive decimal number, got "${price}"`)
-  if ((price.split('.')[1] ?? '').length > 8)
-    throw new UsageError(`price has more than 8 decimals: "${price}"`)
-  const value = parseUnits(price.trim(), 8)
-  if (value <= 0n) throw new UsageError(`price must be greater than zero, got "${price}"`)
-  return value
 }
 
 /** The feed a symbol names: a market ("ETH-PERP"), a collateral ("WETH") or a feed ("ETH"). */

@@ -131,7 +131,7 @@ describe('engine', () => {
     const gate = new Promise<void>((resolve) => {
       open = resolve
     })
-    const update = { data: '0x01' as const, feeWei: 1n }
+    const update = { updateData: ['0x01' as const], feeWei: 1n }
     const t = setup(
       (p) =>
         !p.streamed

@@ -32,3 +32,24 @@ describe('errorText', () => {
     expect(errorText(new Error(`first ${KEY}\nsecond line`))).toBe('first 0x<redacted>')
   })
 })
+
+describe('shouldRetry', () => {
+  it('retries transport failures and RetryableError, never usage or fatal errors or node rejections', async () => {
+    const { HttpRequestError, TimeoutError, RpcRequestError } = await import('viem')
+    const { FatalError, RetryableError, UsageError, shouldRetry } = await import('../../../src/errors.js')
+    expect(shouldRetry(new HttpRequestError({ url: 'http://x', status: 502 }))).toBe(true)
+    expect(shouldRetry(new TimeoutError({ body: {}, url: 'http://x' }))).toBe(true)
+    expect(shouldRetry(new RetryableError('lagging node'))).toBe(true)
+    expect(shouldRetry(new UsageError('bad flag'))).toBe(false)
+    expect(shouldRetry(new FatalError('wrong chain'))).toBe(false)
+    expect(
+      shouldRetry(
+        new RpcRequestError({
+          body: {},
+          url: 'http://x',
+          error: { code: -32602, message: 'invalid params' },
+        }),
+      ),
+    ).toBe(false)
+  })
+})
