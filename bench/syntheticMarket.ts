@@ -95,6 +95,7 @@ export function syntheticMarket(accounts: number, seed = 1): MarketState {
     eModes,
     prices,
     sources: new Map(),
+    adapters: new Map(),
     accounts: positions,
     block: { number: 1n, hash: '0x00', timestamp: 1_700_000_600n },
   }

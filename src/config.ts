@@ -5,6 +5,7 @@
  */
 
 import { readFileSync } from 'node:fs'
+import { type Address, getAddress, isAddress } from 'viem'
 import { z } from 'zod'
 import { readDevnetFile } from './devnet/devnetFile.js'
 import { UsageError } from './errors.js'
@@ -16,6 +17,10 @@ const decimalString = z.union([z.string(), z.number()]).transform((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: `expected a non-negative decimal number, got "${s}"` })
   return s
 })
+const address = z
+  .string()
+  .refine((v) => isAddress(v, { strict: false }), 'expected a 0x-prefixed 20-byte address')
+  .transform((v) => getAddress(v))
 const url = z.string().refine((v) => /^(https?|wss?):\/\/./.test(v), 'expected an http(s):// or ws(s):// URL')
 
 const fileSchema = z.strictObject({
@@ -38,17 +43,23 @@ const fileSchema = z.strictObject({
       maxConcurrent: z.number().int().min(1).max(64).optional(),
       gasLimitMarginBps: z.number().int().min(0).max(50_000).optional(),
       dryRun: z.boolean().optional(),
+      /** The address a dry run simulates from when no key is given (the key's address otherwise). */
+      liquidator: address.optional(),
     })
     .optional(),
   watchdogBlocks: z.number().int().min(1).max(10_000).optional(),
   /** The chain's block interval; planning times the next block with it (default: learned from heads). */
   blockTimeSeconds: z.number().positive().max(3_600).optional(),
   metricsPort: z.number().int().min(0).max(65_535).optional(),
+  /** Interface /metrics and /healthz listen on (default loopback only). */
+  metricsHost: z.string().min(1).optional(),
+  /** Accounts per block the always-on differential check compares besides those about to be liquidated. */
+  crossCheckSample: z.number().int().min(0).max(10_000).optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   dataDir: z.string().optional(),
 })
 
-export type ConfigFile = z.input<typeof fileSchema>
+export type ConfigFile = z.output<typeof fileSchema>
 
 export interface Config {
   strategy: string
@@ -68,8 +79,11 @@ export interface Config {
     maxConcurrent: number
     gasLimitMarginBps: number
     dryRun: boolean
+    liquidator: Address | undefined
   }
   watchdogBlocks: number
+  crossCheckSample: number
+  metricsHost: string
   blockTimeSeconds: number | undefined
   metricsPort: number | undefined
   logLevel: string
@@ -91,7 +105,10 @@ export interface ConfigFlags {
   privateKeyEnv?: string
   minProfitUsd?: string
   dryRun?: boolean
+  /** Already checked by the CLI parser. */
+  liquidator?: Address
   metricsPort?: number
+  metricsHost?: string
   blockTimeSeconds?: number
   logLevel?: string
   dataDir?: string
@@ -234,8 +251,11 @@ export function parseConfig(
       maxConcurrent: e.maxConcurrent ?? 2,
       gasLimitMarginBps: e.gasLimitMarginBps ?? 3_000,
       dryRun: flags.dryRun ?? e.dryRun ?? false,
+      liquidator: flags.liquidator ?? e.liquidator,
     },
     watchdogBlocks: file.watchdogBlocks ?? 10,
+    crossCheckSample: file.crossCheckSample ?? 16,
+    metricsHost: flags.metricsHost ?? env.UNDERTOW_METRICS_HOST ?? file.metricsHost ?? '127.0.0.1',
     blockTimeSeconds: flags.blockTimeSeconds ?? file.blockTimeSeconds,
     metricsPort:
       flags.metricsPort ??
@@ -245,5 +265,9 @@ export function parseConfig(
     dataDir: flags.dataDir ?? env.UNDERTOW_DATA_DIR ?? file.dataDir ?? './data',
     devnet: devnetPath,
   }
+  if (config.execution.liquidator && !config.execution.dryRun)
+    throw new UsageError(
+      '--liquidator (execution.liquidator) names who a dry run simulates as; it needs --dry-run',
+    )
   return Object.freeze(config)
 }

@@ -38,9 +38,10 @@ export function loadSigner(
   config: Config,
   env: Record<string, string | undefined>,
 ): LocalAccount | undefined {
-  if (config.execution.dryRun) return undefined
   const name = config.execution.privateKeyEnv
   const raw = env[name]
+  // A dry run never signs; with a key present it still simulates from the key's address.
+  if (config.execution.dryRun && !raw) return undefined
   if (!raw)
     throw new UsageError(
       `environment variable ${name} is not set (it must hold the liquidator's private key; --dry-run runs without one)`,
@@ -152,6 +153,7 @@ export async function startDaemon(
       replaceAfterBlocks: config.execution.replaceAfterBlocks,
       gasLimitMarginBps: BigInt(config.execution.gasLimitMarginBps),
       dryRun: config.execution.dryRun,
+      dryRunFrom: config.execution.liquidator,
     },
   })
   await executor.prepare()
@@ -168,6 +170,7 @@ export async function startDaemon(
       blockTimeMs: (config.blockTimeSeconds ?? 12) * 1000,
       snapshotEveryBlocks: 25,
       rankingTipWei: 10n ** 9n,
+      crossCheckSample: config.crossCheckSample,
     },
   })
   engine = createdEngine
@@ -202,11 +205,13 @@ export async function startDaemon(
   }
   let server: Server | undefined
   if (config.metricsPort !== undefined) {
-    server = await serveMetrics(metrics, config.metricsPort, () => createdEngine.health()).catch(
-      (error: unknown) => {
-        throw new FatalError(`cannot serve metrics on port ${config.metricsPort}: ${errorText(error)}`)
-      },
-    )
+    server = await serveMetrics(metrics, config.metricsPort, config.metricsHost, () =>
+      createdEngine.health(),
+    ).catch((error: unknown) => {
+      throw new FatalError(
+        `cannot serve metrics on ${config.metricsHost}:${config.metricsPort}: ${errorText(error)}`,
+      )
+    })
   }
   const watchdog = setInterval(() => createdEngine.health(), 1000)
   watchdog.unref()

@@ -30,6 +30,8 @@ export interface EngineSettings {
   snapshotEveryBlocks: number
   /** Typical priority fee used to rank opportunities before simulation. */
   rankingTipWei: bigint
+  /** Accounts per block the differential check adds to those about to be liquidated (0: off). */
+  crossCheckSample?: number
 }
 
 export interface EngineDeps {
@@ -124,6 +126,42 @@ export function createEngine(deps: EngineDeps): Engine {
     metrics.queueSize.set(queue.size)
   }
 
+  let checking = false
+  /**
+   * Off the head path: compares the accounts about to be liquidated and a rotating sample with the
+   * protocol's own view. One check at a time; a mismatch is logged with its fields, counted, and the
+   * account resynced in the chain queue (so it cannot interleave with a block being applied).
+   */
+  function crossCheck(accounts: string[]) {
+    const sample = settings.crossCheckSample ?? 0
+    if (!strategy.crossCheck || checking || draining || (sample === 0 && accounts.length === 0)) return
+    checking = true
+    strategy
+      .crossCheck({ include: accounts, sample })
+      .then((result) => {
+        metrics.mirrorChecked.inc(result.checked)
+        const wrong = [...new Set(result.mismatches.map((m) => m.account))]
+        if (wrong.length === 0) return
+        metrics.mirrorMismatches.inc(wrong.length)
+        for (const m of result.mismatches)
+          log.warn(
+            { block: result.blockNumber, ...m },
+            'mirror differs from the chain; resyncing the account',
+          )
+        const resync = strategy.resync
+        if (resync)
+          chainQueue
+            .add(() => resync.call(strategy, wrong))
+            .catch((error: unknown) => {
+              log.error({ err: errorText(error), accounts: wrong }, 'resync failed')
+            })
+      })
+      .catch((error: unknown) => log.warn({ err: errorText(error) }, 'differential check failed'))
+      .finally(() => {
+        checking = false
+      })
+  }
+
   async function handleHead(header: BlockHeader) {
     const started = now()
     if (lastHead && header.number > lastHead.number && header.timestamp > lastHead.timestamp) {
@@ -161,6 +199,7 @@ export function createEngine(deps: EngineDeps): Engine {
       )
     }
     dispatch(header)
+    crossCheck(opportunities.map((o) => o.account))
     if (deps.persist && ++blocksSinceSnapshot >= settings.snapshotEveryBlocks) {
       blocksSinceSnapshot = 0
       deps.persist()

@@ -87,6 +87,16 @@ export function createMetrics() {
       help: 'Off-chain price stream failures (down, garbage); planning falls back to on-chain prices',
       registers: [registry],
     }),
+    mirrorChecked: new Counter({
+      name: 'undertow_mirror_checked_total',
+      help: 'Accounts compared with the protocol view by the always-on differential check',
+      registers: [registry],
+    }),
+    mirrorMismatches: new Counter({
+      name: 'undertow_mirror_mismatches_total',
+      help: 'Accounts whose mirrored health differed from the protocol view (each is resynced)',
+      registers: [registry],
+    }),
     eventErrors: new Counter({
       name: 'undertow_event_errors_total',
       help: 'Events whose handling failed',
@@ -115,6 +125,7 @@ export type Metrics = ReturnType<typeof createMetrics>
 export async function serveMetrics(
   metrics: Metrics,
   port: number,
+  host: string,
   isHealthy: () => { ok: boolean; detail: string },
 ): Promise<Server> {
   const server = createServer((req, res) => {
@@ -142,7 +153,7 @@ export async function serveMetrics(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, '0.0.0.0', () => resolve())
+    server.listen(port, host, () => resolve())
   })
   return server
 }

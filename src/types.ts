@@ -213,6 +213,14 @@ export interface Strategy {
   snapshot(): unknown
   /** Compares the mirror with the protocol's own view functions. */
   verify(): Promise<VerifyResult>
+  /**
+   * The always-on differential check: `include` plus the next `sample` accounts of a rotation
+   * against the protocol's own view at the mirror's head, in one batched read. The mirror's side is
+   * computed before the first await, so a head arriving meanwhile cannot skew it.
+   */
+  crossCheck?(params: { include: readonly string[]; sample: number }): Promise<VerifyResult>
+  /** Re-reads these accounts (and what their health depends on) from the chain at the mirror's head. */
+  resync?(accounts: readonly string[]): Promise<void>
   /** One line naming the deployment, for the startup log and the demo. */
   describe(): string
   /** The off-chain price stream this strategy reads (a pull oracle), if any. */

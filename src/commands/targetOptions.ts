@@ -48,6 +48,8 @@ export function targetFlags(options: Record<string, unknown>, registry: Strategy
   copy('minProfitUsd', options.minProfitUsd)
   copy('dryRun', options.dryRun)
   copy('metricsPort', options.metricsPort)
+  copy('metricsHost', options.metricsHost)
+  copy('liquidator', options.liquidator)
   copy('logLevel', options.logLevel)
   copy('dataDir', options.dataDir)
   const strategyFlags: Record<string, unknown> = {}

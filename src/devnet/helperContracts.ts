@@ -17,7 +17,15 @@ export interface CompiledContract {
   bytecode: Hex
 }
 
-export type HelperName = 'SettableAggregator' | 'BatchReader' | 'RevisionProbe'
+export const HELPER_NAMES = [
+  'SettableAggregator',
+  'BatchReader',
+  'RevisionProbe',
+  'SettableRate',
+  'RatioCapAdapter',
+  'StableCapAdapter',
+] as const
+export type HelperName = (typeof HELPER_NAMES)[number]
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -85,7 +93,7 @@ function compileHelpers(): Record<HelperName, CompiledContract> {
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new FatalError(`helpers.sol failed to compile: ${errors[0]?.formattedMessage}`)
   const result = {} as Record<HelperName, CompiledContract>
-  for (const name of ['SettableAggregator', 'BatchReader', 'RevisionProbe'] as const) {
+  for (const name of HELPER_NAMES) {
     const contract = output.contracts['helpers.sol']?.[name]
     if (!contract) throw new FatalError(`helpers.sol produced no ${name}`)
     result[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` }

@@ -94,3 +94,149 @@ contract RevisionProbe {
     return list;
   }
 }
+
+/// An exchange-rate source whose rate moves silently (as wstETH's stEthPerToken does): no event, so a
+/// mirror that only listens to logs cannot see it move.
+contract SettableRate {
+  address public immutable owner;
+  uint256 public getRate;
+
+  constructor(uint256 rate) {
+    owner = msg.sender;
+    getRate = rate;
+  }
+
+  function setRate(uint256 rate) external {
+    require(msg.sender == owner, 'only owner');
+    getRate = rate;
+  }
+}
+
+interface ILatestAnswer {
+  function latestAnswer() external view returns (int256);
+
+  function decimals() external view returns (uint8);
+}
+
+/// An exchange-rate price adapter with the interface of Aave's CAPO ratio adapters: price = an
+/// underlying USD feed x (rate, capped at a snapshot that grows linearly per second) / 10^RATIO_DECIMALS.
+/// Nothing is emitted when the rate or the underlying feed moves.
+contract RatioCapAdapter {
+  event CapParametersUpdated(
+    uint256 snapshotRatio,
+    uint256 snapshotTimestamp,
+    uint256 maxRatioGrowthPerSecond,
+    uint16 maxYearlyRatioGrowthPercent
+  );
+
+  address public immutable owner;
+  ILatestAnswer public immutable BASE_TO_USD_AGGREGATOR;
+  address public immutable RATIO_PROVIDER;
+  uint8 public immutable DECIMALS;
+  uint8 public immutable RATIO_DECIMALS;
+  string public description;
+
+  uint104 private snapshotRatio;
+  uint48 private snapshotTimestamp;
+  uint104 private maxRatioGrowthPerSecond;
+  uint16 private maxYearlyRatioGrowthPercent;
+
+  constructor(
+    address baseFeed,
+    address rateProvider,
+    uint8 rateDecimals,
+    string memory description_,
+    uint104 snapshotRatio_,
+    uint48 snapshotTimestamp_,
+    uint16 maxYearlyGrowthBps
+  ) {
+    owner = msg.sender;
+    BASE_TO_USD_AGGREGATOR = ILatestAnswer(baseFeed);
+    RATIO_PROVIDER = rateProvider;
+    DECIMALS = ILatestAnswer(baseFeed).decimals();
+    RATIO_DECIMALS = rateDecimals;
+    description = description_;
+    _setCap(snapshotRatio_, snapshotTimestamp_, maxYearlyGrowthBps);
+  }
+
+  function decimals() external view returns (uint8) {
+    return DECIMALS;
+  }
+
+  function getRatio() public view returns (int256) {
+    return int256(SettableRate(RATIO_PROVIDER).getRate());
+  }
+
+  function getSnapshotRatio() external view returns (uint256) {
+    return snapshotRatio;
+  }
+
+  function getSnapshotTimestamp() external view returns (uint256) {
+    return snapshotTimestamp;
+  }
+
+  function getMaxRatioGrowthPerSecond() external view returns (uint256) {
+    return maxRatioGrowthPerSecond;
+  }
+
+  function setCapParameters(uint104 snapshotRatio_, uint48 snapshotTimestamp_, uint16 maxYearlyGrowthBps) external {
+    require(msg.sender == owner, 'only owner');
+    _setCap(snapshotRatio_, snapshotTimestamp_, maxYearlyGrowthBps);
+  }
+
+  function latestAnswer() external view returns (int256) {
+    int256 rate = getRatio();
+    int256 base = BASE_TO_USD_AGGREGATOR.latestAnswer();
+    if (base <= 0 || rate <= 0) return 0;
+    int256 cap = int256(uint256(snapshotRatio) + uint256(maxRatioGrowthPerSecond) * (block.timestamp - snapshotTimestamp));
+    if (cap < rate) rate = cap;
+    return (base * rate) / int256(10 ** RATIO_DECIMALS);
+  }
+
+  function _setCap(uint104 ratio, uint48 timestamp, uint16 yearlyBps) internal {
+    require(ratio > 0 && timestamp <= block.timestamp, 'bad snapshot');
+    snapshotRatio = ratio;
+    snapshotTimestamp = timestamp;
+    maxYearlyRatioGrowthPercent = yearlyBps;
+    maxRatioGrowthPerSecond = uint104((uint256(ratio) * yearlyBps) / 10_000 / 365 days);
+    emit CapParametersUpdated(ratio, timestamp, maxRatioGrowthPerSecond, yearlyBps);
+  }
+}
+
+/// A capped stablecoin price adapter with the interface of Aave's CAPO stable adapters: the underlying
+/// USD feed's answer, never above the cap (0 when the feed is not positive).
+contract StableCapAdapter {
+  event PriceCapUpdated(int256 priceCap);
+
+  address public immutable owner;
+  ILatestAnswer public immutable ASSET_TO_USD_AGGREGATOR;
+  uint8 public immutable decimals;
+  string public description;
+  int256 private priceCap;
+
+  constructor(address feed, int256 cap, string memory description_) {
+    owner = msg.sender;
+    ASSET_TO_USD_AGGREGATOR = ILatestAnswer(feed);
+    decimals = ILatestAnswer(feed).decimals();
+    description = description_;
+    priceCap = cap;
+    emit PriceCapUpdated(cap);
+  }
+
+  function getPriceCap() external view returns (int256) {
+    return priceCap;
+  }
+
+  function setPriceCap(int256 cap) external {
+    require(msg.sender == owner, 'only owner');
+    priceCap = cap;
+    emit PriceCapUpdated(cap);
+  }
+
+  function latestAnswer() external view returns (int256) {
+    int256 base = ASSET_TO_USD_AGGREGATOR.latestAnswer();
+    if (base > priceCap) return priceCap;
+    if (base <= 0) return 0;
+    return base;
+  }
+}

@@ -8,15 +8,18 @@ import {
   type Address,
   type Client,
   encodeFunctionData,
+  formatUnits,
   type Hex,
   type LocalAccount,
   type PublicClient,
   parseAbi,
+  type StateOverride,
 } from 'viem'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { BlockHeader, Opportunity, Strategy } from '../types.js'
+import { discoverFundingOverrides } from './fundingOverrides.js'
 import { bidGas, bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
 import { createNonceManager, type NonceManager } from './nonceManager.js'
 import { createPublicLane, type SubmissionLane, signTx, type TxRequest } from './publicLane.js'
@@ -39,7 +42,12 @@ export interface ExecutorSettings {
   replaceAfterBlocks: number
   gasLimitMarginBps: bigint
   dryRun: boolean
+  /** Who a dry run without a key simulates from (default: an address that holds nothing). */
+  dryRunFrom?: Address | undefined
 }
+
+/** A dry run's sender when none is given: a fixed address nobody holds a key for. */
+export const DRY_RUN_SENDER: Address = '0x00000000000000000000000000000000DeaDBeef'
 
 export type ExecuteOutcome = 'sent' | 'skipped' | 'refused'
 
@@ -88,6 +96,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   const tickToTrade: { oracleTx: Hex; ms: number }[] = []
   /** Keys claimed by an execution still simulating or signing (not yet in the tracker). */
   const claimed = new Set<string>()
+  /** A dry run simulates as the liquidator (the key's address or --liquidator), funded by overrides where it holds nothing. */
+  const dryRun = settings.dryRun || !account
+  const simulateFrom: Address = dryRun
+    ? (settings.dryRunFrom ?? account?.address ?? DRY_RUN_SENDER)
+    : (account as LocalAccount).address
+  let funding: StateOverride | undefined
+  /** What a dry run last reported per key, so each liquidation is named once until its plan changes. */
+  const reported = new Map<string, string>()
 
   const send = async (tx: TxRequest): Promise<Hex> => {
     if (!account) throw new Error('no signing account')
@@ -128,13 +144,10 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     head: BlockHeader,
     isCurrent: (() => boolean) | undefined,
   ): Promise<ExecuteOutcome> {
-    // Without a key (dry run) there is no liquidator to simulate from (issue: dry runs should get
-    // a funded sender through state overrides).
-    const from = account?.address ?? opp.call.to
     const started = now()
     let sim: Awaited<ReturnType<typeof simulateOpportunity>>
     try {
-      sim = await simulateOpportunity(fast, opp, from)
+      sim = await simulateOpportunity(fast, opp, simulateFrom, dryRun ? funding : undefined)
     } catch (error) {
       metrics.rpcErrors.inc({ stage: 'simulate' })
       log.warn({ account: opp.account, err: errorText(error) }, 'simulation failed')
@@ -164,12 +177,26 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return refuse(opp, 'below min profit', { netBase: netBase.toString() })
     if (isCurrent && !isCurrent()) return refuse(opp, 'superseded by a later pending oracle update')
     metrics.opportunities.inc({ source: opp.dependsOn ? 'pending-oracle' : 'block' })
-    if (settings.dryRun || !account || !nonces) {
-      // Info level: a dry run exists to show what would be sent.
-      log.info(
-        { account: opp.account, key: opp.key, netBase: netBase.toString(), details: printable(opp.details) },
-        'dry run: would submit liquidation',
-      )
+    if (dryRun || !account || !nonces) {
+      // Info level, once per key and plan: a dry run exists to show what would be sent.
+      const line = {
+        account: opp.account,
+        key: opp.key,
+        ...printable(opp.details),
+        expectedProfitUsd: formatUnits(profitBase, strategy.baseDecimals),
+        netProfitUsd: formatUnits(netBase, strategy.baseDecimals),
+        gasUsed: sim.gasUsed.toString(),
+        gasLimit: gasLimit.toString(),
+        maxFeePerGasWei: bid.maxFeePerGas.toString(),
+        maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString(),
+        backrun: opp.dependsOn?.hash,
+        from: simulateFrom,
+      }
+      const signature = JSON.stringify({ ...printable(opp.details), backrun: opp.dependsOn?.hash })
+      if (reported.get(opp.key) !== signature) {
+        reported.set(opp.key, signature)
+        log.info(line, 'dry run: would submit liquidation')
+      }
       return refuse(opp, 'dry run')
     }
     const nonce = await nonces.take()
@@ -270,7 +297,21 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     },
 
     async prepare() {
-      if (!account || settings.dryRun || !nonces) return
+      if (dryRun) {
+        const found = await discoverFundingOverrides(
+          client,
+          simulateFrom,
+          strategy.approvals(),
+          await client.getBalance({ address: simulateFrom }),
+        )
+        funding = found.overrides
+        log.info(
+          { from: simulateFrom, funded: found.overrides.length, unfunded: found.unfunded },
+          'dry run: simulating as the liquidator, balances it lacks given by state overrides',
+        )
+        return
+      }
+      if (!account || !nonces) return
       const sent: Hex[] = []
       for (const { token, spender } of strategy.approvals()) {
         const allowance = await client.readContract({

@@ -4,7 +4,7 @@
  * call, the probes again. Profit is what the probes measured, valued by the strategy's own prices:
  * a reward credited inside a protocol counts as much as tokens received.
  */
-import { type Address, type Client, type Hex, hexToBigInt } from 'viem'
+import { type Address, type Client, type Hex, hexToBigInt, type StateOverride } from 'viem'
 import { simulateBlocks } from 'viem/actions'
 import type { Opportunity } from '../types.js'
 
@@ -32,6 +32,8 @@ export async function simulateOpportunity(
   client: Client,
   opportunity: Opportunity,
   from: Address,
+  /** A dry run's funding (balances and allowances the sender lacks). */
+  stateOverrides?: StateOverride | undefined,
 ): Promise<SimulationResult> {
   const probes = opportunity.probes.map((p) => ({ account: from, to: p.to, data: p.calldata(from) }))
   const oracleTxs = opportunity.dependsOn ? [...(opportunity.precededBy ?? []), opportunity.dependsOn] : []
@@ -48,7 +50,13 @@ export async function simulateOpportunity(
     ...probes,
   ]
   const [block] = await simulateBlocks(client, {
-    blocks: [{ blockOverrides: { time: opportunity.atTimestamp }, calls }],
+    blocks: [
+      {
+        blockOverrides: { time: opportunity.atTimestamp },
+        ...(stateOverrides && stateOverrides.length > 0 ? { stateOverrides } : {}),
+        calls,
+      },
+    ],
     validation: false,
   })
   const results = block?.calls ?? []

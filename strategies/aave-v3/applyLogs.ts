@@ -15,6 +15,7 @@ import {
 } from './abi.js'
 import { rayMul } from './fixedPoint.js'
 import { marketRules, normalizedDebt, normalizedIncome } from './math.js'
+import { adapterFeedAddresses, modelledPrice } from './priceSources.js'
 import type { AaveRules } from './rules.js'
 import {
   type AccountPosition,
@@ -89,6 +90,7 @@ export function applyLogs(
   const configurator = market.configurator.toLowerCase()
   const oracle = market.oracle.toLowerCase()
   const rules = marketRules(market)
+  const adapterFeeds = market.adapters.size > 0 ? adapterFeedAddresses(market) : undefined
   for (const log of logs) {
     const address = log.address.toLowerCase()
     const token = market.tokens.get(address)
@@ -98,8 +100,8 @@ export function applyLogs(
       applyPoolLog(market, rules, log, timestamp, result)
     } else if (address === configurator) {
       applyConfiguratorLog(market, log, result)
-    } else if (address === oracle || market.sources.has(address)) {
-      applyOracleLog(market, address, log, result)
+    } else if (address === oracle || market.sources.has(address) || adapterFeeds?.has(address)) {
+      applyOracleLog(market, address, log, timestamp, result)
     }
   }
   return result
@@ -388,12 +390,30 @@ function touchEModeMembers(market: MarketState, id: number, result: ApplyResult)
   for (const [key, p] of market.accounts) if (p.eMode === id) result.touchedAccounts.add(key)
 }
 
-function applyOracleLog(market: MarketState, address: string, log: ChainLog, result: ApplyResult) {
+function applyOracleLog(
+  market: MarketState,
+  address: string,
+  log: ChainLog,
+  timestamp: bigint,
+  result: ApplyResult,
+) {
   const event = decode(oracleEventsAbi, log)
   if (!event) return
   if (event.eventName === 'AnswerUpdated') {
     // AaveOracle.getAssetPrice returns the source's latestAnswer when positive, else the fallback.
     const answer = event.args.current as bigint
+    // An adapter over this feed moves with it (the block's re-read confirms it; an offline replay
+    // has only this).
+    for (const adapter of market.adapters.values()) {
+      if (!adapter.baseFeedAliases.includes(address) || adapter.model.kind === 'opaque') continue
+      adapter.model.baseAnswer = answer
+      const price = modelledPrice(adapter, timestamp)
+      if (price === undefined) continue
+      for (const asset of adapter.assets) {
+        market.prices.set(asset, price)
+        result.movedPrices.add(asset)
+      }
+    }
     for (const asset of market.sources.get(address) ?? []) {
       if (answer > 0n) {
         market.prices.set(asset, answer)

@@ -18,6 +18,7 @@ import {
 } from './abi.js'
 import { type ApplyResult, applyLogs, emptyResult } from './applyLogs.js'
 import { loadMarket, type MarketAddresses } from './loadMarket.js'
+import { adapterFeedAddresses } from './priceSources.js'
 import type { MarketState } from './state.js'
 
 const FOLLOWED_EVENTS: Hex[] = [
@@ -39,6 +40,7 @@ export function watchedAddresses(market: MarketState): Address[] {
     market.oracle,
     ...([...market.tokens.keys()] as Address[]),
     ...([...market.sources.keys()] as Address[]),
+    ...([...adapterFeedAddresses(market)] as Address[]),
   ]
 }
 
@@ -76,6 +78,7 @@ export async function buildMirror(
   const toBlock = params.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }))
   const market = await loadMarket(client, { ...params, blockNumber: toBlock })
   const loadedPrices = new Map(market.prices)
+  const loadedAdapters = structuredClone(market.adapters)
   const result = emptyResult()
   const { requests } = await getLogsChunked(client, {
     address: watchedAddresses(market),
@@ -89,6 +92,7 @@ export async function buildMirror(
   })
   // Prices at the target block are the truth; replayed answers may come from feeds no longer in use.
   market.prices = loadedPrices
+  market.adapters = loadedAdapters
   return { market, logRequests: requests }
 }
 
@@ -113,6 +117,7 @@ export async function applyBlocks(
     market.eModes = fresh.eModes
     market.prices = fresh.prices
     market.sources = fresh.sources
+    market.adapters = fresh.adapters
     for (const key of market.accounts.keys()) result.touchedAccounts.add(key)
   }
   market.block = { number: head.number, hash: head.hash, timestamp: head.timestamp }

@@ -2,10 +2,11 @@
  * IO: reads the market's addresses, reserves, eMode categories and oracle prices at one block.
  * Positions are not read here: they come from logs (buildMirror.ts).
  */
-import { type Address, getAddress, type PublicClient, parseAbi, zeroAddress } from 'viem'
+import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
 import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
+import { classifySources, pollAdapters } from './priceSources.js'
 import { describeKnownRevisions, rulesForRevision } from './rules.js'
 import {
   decodeReserveConfiguration,
@@ -15,8 +16,6 @@ import {
 } from './state.js'
 
 const PER_RESERVE = 5
-
-const chainlinkProxyAbi = parseAbi(['function aggregator() view returns (address)'])
 
 export interface MarketAddresses {
   addressesProvider: Address
@@ -159,23 +158,12 @@ export async function loadMarket(
   })
 
   // Chainlink feeds are read through proxies whose answers (events, transmits) come from the
-  // underlying aggregator: follow that address too.
-  const proxies = [...sources.keys()]
-  const underlying = await readMany(
-    client,
-    proxies.map((proxy) => ({
-      address: proxy as Address,
-      abi: chainlinkProxyAbi,
-      functionName: 'aggregator',
-    })),
-    opts,
-  )
-  proxies.forEach((proxy, i) => {
-    const target = underlying[i]
-    if (typeof target === 'string' && target !== zeroAddress && target.toLowerCase() !== proxy) {
-      sources.set(target.toLowerCase(), sources.get(proxy) ?? [])
-    }
-  })
+  // underlying aggregator: follow that address too. Adapters are re-read every block.
+  const { adapters, aggregators } = await classifySources(client, sources, opts)
+  for (const [proxy, aggregator] of aggregators) {
+    const assets = sources.get(proxy)
+    if (assets) sources.set(aggregator, assets)
+  }
 
   // eMode ids are uint8; categories with a zero liquidation threshold do not exist.
   const categoryIds = Array.from({ length: 255 }, (_, i) => i + 1)
@@ -245,7 +233,7 @@ export async function loadMarket(
       }),
     )
   }
-  return {
+  const state: MarketState = {
     pool: getAddress(pool),
     addressesProvider: getAddress(provider),
     oracle: getAddress(oracle),
@@ -256,9 +244,13 @@ export async function loadMarket(
     eModes,
     prices,
     sources,
+    adapters,
     accounts: new Map(),
     block: { number: params.blockNumber, hash: block.hash, timestamp: block.timestamp },
   }
+  // The models' inputs (rates, underlying answers, caps) at this block.
+  await pollAdapters(client, state, { ...opts, timestamp: block.timestamp })
+  return state
 }
 
 interface RawReserveData {

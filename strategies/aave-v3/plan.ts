@@ -9,6 +9,7 @@ import { erc20Abi, poolAbi } from './abi.js'
 import { type ExposureIndex, exposedAccounts } from './exposure.js'
 import { MAX_UINT256 } from './fixedPoint.js'
 import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
+import { assetsMovedBy, pricesAt } from './priceSources.js'
 import type { AccountPosition, MarketState } from './state.js'
 
 export const STRATEGY_NAME = 'aave-v3'
@@ -71,13 +72,13 @@ export function planLiquidations(
   params: PlanParams,
 ): AaveOpportunity[] {
   const { timestamp, predicted, gasPriceWei } = params
-  let prices = market.prices
+  // Adapter prices at the planned block's time, and pending answers carried through their adapters.
+  const prices = pricesAt(market, timestamp, predicted?.prices)
   let candidates: Iterable<[string, AccountPosition]> = market.accounts
   if (predicted) {
-    prices = new Map(market.prices)
-    for (const [asset, price] of predicted.prices) prices.set(asset, price)
     if (exposure) {
-      candidates = [...exposedAccounts(market, exposure, predicted.prices.keys())].flatMap((key) => {
+      const moved = assetsMovedBy(market, predicted.prices.keys())
+      candidates = [...exposedAccounts(market, exposure, moved)].flatMap((key) => {
         const p = market.accounts.get(key)
         return p ? [[key, p] as [string, AccountPosition]] : []
       })

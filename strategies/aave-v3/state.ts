@@ -77,6 +77,8 @@ export interface BlockRef {
   timestamp: bigint
 }
 
+import type { AdapterSource } from './priceSources.js'
+
 export interface MarketState {
   pool: Address
   addressesProvider: Address
@@ -91,8 +93,10 @@ export interface MarketState {
   eModes: Map<number, EModeCategory>
   /** Lowercase asset (or eMode price source) → AaveOracle price in base currency units. */
   prices: Map<string, bigint>
-  /** Lowercase aggregator address → lowercase assets whose AaveOracle source it is. */
+  /** Lowercase source or aggregator address → lowercase assets whose AaveOracle source it is. */
   sources: Map<string, string[]>
+  /** Sources that move without an event of their own (price adapters), by lowercase address: re-read each block. */
+  adapters: Map<string, AdapterSource>
   /** Lowercase account address → position. */
   accounts: Map<string, AccountPosition>
   /** The last block whose logs are applied. */

@@ -18,6 +18,8 @@ import type { MarketAddresses } from './loadMarket.js'
 import { createMarketView, marketRules, userAccountData } from './math.js'
 import { decodeOracleAnswer } from './oracleDecode.js'
 import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NAME, valueAt } from './plan.js'
+import { adapterFeedAddresses, feedKeysFor, pollAdapters } from './priceSources.js'
+import { resyncAccounts } from './resync.js'
 import type { MarketState } from './state.js'
 import { verifyMirror } from './verifyMirror.js'
 
@@ -51,6 +53,7 @@ function checkRestored(state: unknown): MarketState {
     !(m.prices instanceof Map) ||
     !(m.tokens instanceof Map) ||
     !(m.sources instanceof Map) ||
+    !(m.adapters instanceof Map) ||
     typeof m.block?.number !== 'bigint' ||
     typeof m.poolRevision !== 'bigint'
   )
@@ -91,6 +94,8 @@ export async function createAaveV3Strategy(
     )
   }
   let exposure: ExposureIndex = buildExposureIndex(market)
+  let rotation: string[] = []
+  let rotationAt = 0
   const rules = () => marketRules(market)
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
@@ -149,6 +154,20 @@ export async function createAaveV3Strategy(
 
     async advance(blocks, head) {
       const result = await applyBlocks(client, market, blocks, head, addresses)
+      if (client && market.adapters.size > 0) {
+        // Adapters move without events: re-read them at the head (one batched call).
+        const polled = await pollAdapters(client, market, {
+          blockNumber: head.number,
+          timestamp: head.timestamp,
+          multicallAddress: options.multicallAddress,
+        })
+        for (const asset of polled.moved) result.movedPrices.add(asset)
+        for (const d of polled.disagreements)
+          log.warn(
+            { source: d.source, asset: d.asset, oracle: d.oracle.toString(), model: d.model?.toString() },
+            'price adapter does not follow its known formula; re-reading it only',
+          )
+      }
       if (result.reloadNeeded.length > 0) {
         if (client) exposure = buildExposureIndex(market)
         else log.warn({ block: head.number }, 'configuration changed in an offline replay; not reloaded')
@@ -179,13 +198,15 @@ export async function createAaveV3Strategy(
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined
-      const assets = market.sources.get(tx.to.toLowerCase())
-      if (!assets || assets.length === 0) return undefined
+      const to = tx.to.toLowerCase()
+      // Assets the feed prices directly, and adapters' underlying feeds it is (their price follows).
+      const keys = [...(market.sources.get(to) ?? []), ...feedKeysFor(market, to)]
+      if (keys.length === 0) return undefined
       const answer = decodeOracleAnswer(tx.input)
       if (answer === undefined || answer <= 0n) return undefined
-      return { prices: new Map(assets.map((asset) => [asset, answer])), tx } satisfies PredictedPrice
+      return { prices: new Map(keys.map((key) => [key, answer])), tx } satisfies PredictedPrice
     },
-    oracleAddresses: () => new Set(market.sources.keys()),
+    oracleAddresses: () => new Set([...market.sources.keys(), ...adapterFeedAddresses(market)]),
     nativePriceBase: () => nativePrice(market, market.prices),
     liquidationsIn,
     agrees(opportunity: Opportunity, event: LiquidationEvent) {
@@ -258,6 +279,40 @@ export async function createAaveV3Strategy(
           chain: m.chain.toString(),
         })),
       }
+    },
+    async crossCheck({ include, sample }) {
+      const chosen = new Set(include.map((a) => a.toLowerCase()))
+      // A rotation over accounts with a position: the whole mirror is covered every n/sample blocks.
+      if (sample > 0) {
+        if (rotation.length === 0 || rotationAt >= rotation.length) {
+          rotation = [...market.accounts].filter(([, p]) => p.config !== 0n).map(([key]) => key)
+          rotationAt = 0
+        }
+        const end = Math.min(rotation.length, rotationAt + sample)
+        for (; rotationAt < end; rotationAt++) chosen.add(rotation[rotationAt] as string)
+      }
+      const result = await verifyMirror(needClient('check the mirror'), market, {
+        multicallAddress: options.multicallAddress,
+        accounts: [...chosen],
+      })
+      return {
+        blockNumber: result.blockNumber,
+        checked: result.checked,
+        mismatches: result.mismatches.map((m) => ({
+          account: m.account,
+          field: m.field,
+          mirror: m.mirror.toString(),
+          chain: m.chain.toString(),
+        })),
+      }
+    },
+    async resync(accounts) {
+      await resyncAccounts(needClient('resync accounts'), market, accounts, {
+        multicallAddress: options.multicallAddress,
+      })
+      for (const key of accounts)
+        indexAccount(exposure, key.toLowerCase(), market.accounts.get(key.toLowerCase()))
+      log.info({ accounts: accounts.length, block: market.block.number }, 'accounts resynced from the chain')
     },
     describe: () => `Aave v${rules().version} pool ${market.pool}`,
   }

@@ -6,6 +6,7 @@
  */
 import { type Address, getAddress, type PublicClient } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
+import { FatalError } from '../../src/errors.js'
 import { poolAbi, scaledTokenAbi } from './abi.js'
 import { type AccountData, createMarketView, userAccountData } from './math.js'
 import type { MarketState } from './state.js'
@@ -38,7 +39,13 @@ export async function verifyMirror(
   options: { multicallAddress?: Address | undefined; accounts?: string[] } = {},
 ): Promise<VerifyResult> {
   const accounts = options.accounts ?? [...market.accounts.keys()]
+  // The mirror's side first, synchronously: the mirror may move on while the chain is read.
+  const blockNumber = market.block.number
   const view = createMarketView(market, market.block.timestamp)
+  const empty = { config: 0n, eMode: 0, scaledCollateral: [], scaledDebt: [] }
+  const mirrored = accounts.map((account) =>
+    userAccountData(view, market.accounts.get(account.toLowerCase()) ?? empty),
+  )
   const results = await readMany(
     client,
     accounts.map((account) => ({
@@ -47,24 +54,21 @@ export async function verifyMirror(
       functionName: 'getUserAccountData',
       args: [account],
     })),
-    { multicallAddress: options.multicallAddress, blockNumber: market.block.number },
+    { multicallAddress: options.multicallAddress, blockNumber },
   )
   const mismatches: Mismatch[] = []
   accounts.forEach((account, i) => {
     const chain = results[i]
     if (chain instanceof Error || !Array.isArray(chain))
-      throw chain instanceof Error ? chain : new Error('bad result')
-    const position = market.accounts.get(account.toLowerCase())
-    const mirror = position
-      ? userAccountData(view, position)
-      : userAccountData(view, { config: 0n, eMode: 0, scaledCollateral: [], scaledDebt: [] })
+      throw chain instanceof Error ? chain : new FatalError('getUserAccountData returned no tuple')
+    const mirror = mirrored[i] as AccountData
     FIELDS.forEach((field, f) => {
       const onChain = chain[f] as bigint
       if (mirror[field] !== onChain)
         mismatches.push({ account: getAddress(account), field, mirror: mirror[field], chain: onChain })
     })
   })
-  return { blockNumber: market.block.number, checked: accounts.length, mismatches }
+  return { blockNumber, checked: accounts.length, mismatches }
 }
 
 export interface BalanceMismatch {

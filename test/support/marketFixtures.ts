@@ -52,6 +52,7 @@ export function market(reserves: ReserveState[], prices: bigint[], poolRevision 
     eModes: new Map(),
     prices: new Map(reserves.map((r, i) => [r.asset.toLowerCase(), prices[i] ?? 0n])),
     sources: new Map(),
+    adapters: new Map(),
     accounts: new Map(),
     block: { number: 1n, hash: '0x00', timestamp: 1000n },
   }

@@ -6,7 +6,8 @@
  */
 import { type Address, getAddress, type PublicClient, parseUnits, zeroAddress } from 'viem'
 import { callWrite, deployContract } from '../../../src/chain/rpc.js'
-import { helperContract } from '../../../src/devnet/helperContracts.js'
+import { type HelperName, helperContract } from '../../../src/devnet/helperContracts.js'
+import { FatalError } from '../../../src/errors.js'
 import { addressesProviderAbi, poolAbi } from '../abi.js'
 import { type AaveContractName, linkBytecode, loadAaveArtifact } from './aaveArtifacts.js'
 import { DEVNET_EMODES, DEVNET_RESERVES, type ReserveSpec } from './marketSpec.js'
@@ -16,7 +17,12 @@ export interface DevnetReserve {
   aToken: Address
   variableDebtToken: Address
   stableDebtToken: Address
+  /** The settable aggregator behind the price (for an adapter-priced reserve, its underlying feed). */
   aggregator: Address
+  /** The AaveOracle's source: the aggregator, or a price adapter over it. */
+  source: Address
+  /** An exchange-rate adapter's silent rate (setPrice moves this one, not the shared feed). */
+  rateProvider?: Address
   decimals: number
 }
 
@@ -41,7 +47,7 @@ export async function readDevnetReserves(
   admin: Address,
   pool: Address,
   assets: readonly Address[],
-  aggregators: readonly Address[],
+  feeds: DevnetFeeds,
   reserves: readonly ReserveSpec[],
 ): Promise<{ batchReader: Address; reserves: Record<string, DevnetReserve> }> {
   const batchReaderContract = helperContract('BatchReader')
@@ -66,7 +72,9 @@ export async function readDevnetReserves(
       aToken: data.aTokenAddress,
       variableDebtToken: data.variableDebtTokenAddress,
       stableDebtToken: data.stableDebtTokenAddress,
-      aggregator: aggregators[i] as Address,
+      aggregator: feeds.aggregators[i] as Address,
+      source: feeds.sources[i] as Address,
+      ...(feeds.rateProviders[i] ? { rateProvider: feeds.rateProviders[i] } : {}),
       decimals: spec.decimals,
     }
   }
@@ -97,16 +105,32 @@ export async function configureRiskParameters(
   }
 }
 
-/** Mintable underlying tokens and one settable Chainlink-style aggregator per reserve (both versions). */
+/** What prices each devnet reserve, by reserve index. */
+export interface DevnetFeeds {
+  /** The settable Chainlink-style aggregator behind the price (an adapter's underlying feed). */
+  aggregators: Address[]
+  /** What the AaveOracle reads: the aggregator itself, or a price adapter over it. */
+  sources: Address[]
+  /** For an exchange-rate adapter, its silent rate provider. */
+  rateProviders: (Address | undefined)[]
+}
+
+/**
+ * Mintable underlying tokens and their price sources (both versions): a settable aggregator per
+ * reserve, or an exchange-rate or capped adapter (ours, solc) with the CAPO adapters' interface.
+ */
 export async function deployTokensAndFeeds(
   client: PublicClient,
   admin: Address,
   reserves: readonly ReserveSpec[],
-) {
+): Promise<{ assets: Address[] } & DevnetFeeds> {
   const token = loadAaveArtifact('MintableERC20')
-  const aggregator = helperContract('SettableAggregator')
+  const deployHelper = (name: HelperName, args: readonly unknown[], label: string) => {
+    const contract = helperContract(name)
+    return deployContract(client, admin, contract.abi, contract.bytecode, args, label)
+  }
   const assets: Address[] = []
-  const aggregators: Address[] = []
+  const feeds: DevnetFeeds = { aggregators: [], sources: [], rateProviders: [] }
   for (const spec of reserves) {
     assets.push(
       await deployContract(
@@ -118,18 +142,51 @@ export async function deployTokensAndFeeds(
         spec.symbol,
       ),
     )
-    aggregators.push(
-      await deployContract(
-        client,
-        admin,
-        aggregator.abi,
-        aggregator.bytecode,
-        [parseUnits(spec.priceUsd, 8), 8, `${spec.symbol} / USD`],
-        `${spec.symbol} aggregator`,
-      ),
+    const adapter = spec.priceAdapter
+    if (adapter?.kind === 'ratio') {
+      const baseIndex = reserves.findIndex((r) => r.symbol === adapter.baseSymbol)
+      const base = feeds.aggregators[baseIndex]
+      if (!base)
+        throw new FatalError(`the ${spec.symbol} adapter's base ${adapter.baseSymbol} must come first`)
+      const rate = parseUnits(adapter.rate, 18)
+      const rateProvider = await deployHelper('SettableRate', [rate], `${spec.symbol} rate`)
+      const { timestamp } = await client.getBlock()
+      const source = await deployHelper(
+        'RatioCapAdapter',
+        [
+          base,
+          rateProvider,
+          18,
+          `${spec.symbol} / USD (exchange rate)`,
+          rate,
+          timestamp,
+          adapter.maxYearlyGrowthBps,
+        ],
+        `${spec.symbol} adapter`,
+      )
+      feeds.aggregators.push(base)
+      feeds.sources.push(source)
+      feeds.rateProviders.push(rateProvider)
+      continue
+    }
+    const aggregator = await deployHelper(
+      'SettableAggregator',
+      [parseUnits(spec.priceUsd, 8), 8, `${spec.symbol} / USD`],
+      `${spec.symbol} aggregator`,
+    )
+    feeds.aggregators.push(aggregator)
+    feeds.rateProviders.push(undefined)
+    feeds.sources.push(
+      adapter?.kind === 'stable-cap'
+        ? await deployHelper(
+            'StableCapAdapter',
+            [aggregator, parseUnits(adapter.capUsd, 8), `${spec.symbol} / USD (capped)`],
+            `${spec.symbol} adapter`,
+          )
+        : aggregator,
     )
   }
-  return { assets, aggregators }
+  return { assets, ...feeds }
 }
 
 type Deploy<N extends string> = (
@@ -227,11 +284,11 @@ export async function deployAaveMarket(
   await write(addressesProvider, 'PoolAddressesProvider', 'setPoolDataProvider', [dataProvider])
 
   // 4. Underlying tokens and one settable Chainlink-style aggregator each; then the AaveOracle.
-  const { assets, aggregators } = await deployTokensAndFeeds(client, admin, reserves)
+  const { assets, ...feeds } = await deployTokensAndFeeds(client, admin, reserves)
   const oracle = await deploy('AaveOracle', [
     addressesProvider,
     assets,
-    aggregators,
+    feeds.sources,
     zeroAddress,
     zeroAddress,
     10n ** 8n,
@@ -310,7 +367,7 @@ export async function deployAaveMarket(
     admin,
     pool,
     assets,
-    aggregators,
+    feeds,
     reserves,
   )
   return {

@@ -73,11 +73,11 @@ export async function deployOriginMarket(
   const dataProvider = await deploy('AaveProtocolDataProvider', [addressesProvider])
   await write(addressesProvider, 'PoolAddressesProvider', 'setPoolDataProvider', [dataProvider])
 
-  const { assets, aggregators } = await deployTokensAndFeeds(client, admin, reserves)
+  const { assets, ...feeds } = await deployTokensAndFeeds(client, admin, reserves)
   const oracle = await deploy('AaveOracle', [
     addressesProvider,
     assets,
-    aggregators,
+    feeds.sources,
     zeroAddress,
     zeroAddress,
     10n ** 8n,
@@ -158,7 +158,7 @@ export async function deployOriginMarket(
     admin,
     pool,
     assets,
-    aggregators,
+    feeds,
     reserves,
   )
   return {

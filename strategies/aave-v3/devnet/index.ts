@@ -3,7 +3,7 @@
  * the @aave/core-v3 artifacts) with settable aggregators, supplies deep liquidity and seeds
  * borrowers; moves prices through the aggregators; funds liquidators with every reserve asset.
  */
-import { type Address, encodeFunctionData, getAddress, isAddress, type PublicClient } from 'viem'
+import { type Address, encodeFunctionData, getAddress, isAddress, type PublicClient, parseAbi } from 'viem'
 import { devActions } from '../../../src/chain/devActions.js'
 import { callWrite, httpClient } from '../../../src/chain/rpc.js'
 import type { DevnetInfo } from '../../../src/devnet/devnetFile.js'
@@ -11,7 +11,7 @@ import { parsePriceE8 } from '../../../src/devnet/parsePrice.js'
 import { type Devnet, type DevnetOptions, startDevnet } from '../../../src/devnet/startDevnet.js'
 import { UsageError } from '../../../src/errors.js'
 import type { DevnetProvider } from '../../../src/strategyModule.js'
-import { aggregatorAbi, erc20Abi } from '../abi.js'
+import { aaveOracleAbi, aggregatorAbi, erc20Abi } from '../abi.js'
 import { STRATEGY_NAME } from '../plan.js'
 import { type DevnetAddresses, deployAaveMarket } from './deployAaveMarket.js'
 import { deployOriginMarket } from './deployOriginMarket.js'
@@ -59,12 +59,37 @@ export function reserveOf(devnet: DevnetInfo, symbol: string) {
   return reserve
 }
 
-/** Moves an oracle price with a real transaction to the asset's aggregator. */
+const rateAbi = parseAbi(['function setRate(uint256 rate)', 'function getRate() view returns (uint256)'])
+
+/**
+ * Moves an oracle price with a real transaction: the reserve's aggregator answer, or, for an
+ * exchange-rate adapter, its rate (price / underlying price: silent, as an LST's rate moves).
+ */
 export async function setPrice(devnet: DevnetInfo, symbol: string, price: string, client?: PublicClient) {
   const reserve = reserveOf(devnet, symbol)
   const answer = parsePriceE8(price)
   const rpc = client ?? httpClient(devnet.rpcUrl, devnet.chainId)
+  if (reserve.rateProvider) {
+    const base = await rpc.readContract({
+      address: getAddress(reserve.aggregator),
+      abi: aggregatorAbi,
+      functionName: 'latestAnswer',
+    })
+    return callWrite(rpc, DEVNET_ADMIN, getAddress(reserve.rateProvider), rateAbi, 'setRate', [
+      (answer * 10n ** 18n) / base,
+    ])
+  }
   return callWrite(rpc, DEVNET_ADMIN, getAddress(reserve.aggregator), aggregatorAbi, 'setAnswer', [answer])
+}
+
+/** The price the AaveOracle gives a devnet reserve now, in USD with 8 decimals. */
+export async function oraclePrice(client: PublicClient, devnet: DevnetInfo, symbol: string): Promise<bigint> {
+  return client.readContract({
+    address: getAddress(aaveAddresses(devnet).oracle),
+    abi: aaveOracleAbi,
+    functionName: 'getAssetPrice',
+    args: [reserveOf(devnet, symbol).asset],
+  })
 }
 
 /** Gives an address ETH and a large balance of every reserve asset (for liquidators and other bots). */
@@ -112,16 +137,16 @@ export const aaveDevnet: DevnetProvider = {
   },
   async setPrice(client, info, symbol, price) {
     const receipt = await setPrice(info, symbol, price, client)
-    const answer = await client.readContract({
-      address: reserveOf(info, symbol).aggregator,
-      abi: aggregatorAbi,
-      functionName: 'latestAnswer',
-    })
+    const answer = await oraclePrice(client, info, symbol)
     const whole = answer / 10n ** 8n
     const fraction = (answer % 10n ** 8n).toString().padStart(8, '0').replace(/0+$/, '')
     return { blockNumber: receipt.blockNumber, readBack: `${whole}${fraction ? `.${fraction}` : ''} USD` }
   },
   priceUpdateTx(info, symbol, price) {
+    if (reserveOf(info, symbol).rateProvider)
+      throw new UsageError(
+        `${symbol} is priced by an exchange-rate adapter: its rate moves silently, not by an oracle transaction`,
+      )
     return {
       from: DEVNET_ADMIN,
       to: getAddress(reserveOf(info, symbol).aggregator),

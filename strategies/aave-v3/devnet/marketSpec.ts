@@ -1,6 +1,7 @@
 /**
  * The devnet market: six reserves with realistic, distinct risk parameters, two eMode categories (one
- * with its own price source) and one isolated asset. Percentages are Aave's basis points, rates rays.
+ * with its own price source) and one isolated asset. Four reserves are priced by their own settable
+ * aggregator, wstETH by an exchange-rate adapter and DAI by a capped adapter. Percentages are Aave's basis points, rates rays.
  */
 export interface ReserveSpec {
   symbol: string
@@ -21,6 +22,13 @@ export interface ReserveSpec {
   debtCeiling: bigint
   borrowableInIsolation: boolean
   rate: { optimalUsagePct: number; basePct: number; slope1Pct: number; slope2Pct: number }
+  /**
+   * How the oracle prices it, when not by its own aggregator (as production Aave prices LSTs and
+   * stablecoins): an exchange-rate adapter over another reserve's feed, or a capped adapter over its own.
+   */
+  priceAdapter?:
+    | { kind: 'ratio'; baseSymbol: string; rate: string; maxYearlyGrowthBps: number }
+    | { kind: 'stable-cap'; capUsd: string }
 }
 
 export interface EModeSpec {
@@ -101,6 +109,8 @@ export const DEVNET_RESERVES: readonly ReserveSpec[] = [
     debtCeiling: 0n,
     borrowableInIsolation: true,
     rate: { optimalUsagePct: 80, basePct: 1, slope1Pct: 5, slope2Pct: 75 },
+    // As sDAI/USDC/USDT on mainnet: the DAI/USD feed, capped at 1.04.
+    priceAdapter: { kind: 'stable-cap', capUsd: '1.04' },
   },
   {
     symbol: 'LINK',
@@ -136,6 +146,8 @@ export const DEVNET_RESERVES: readonly ReserveSpec[] = [
     debtCeiling: 0n,
     borrowableInIsolation: false,
     rate: { optimalUsagePct: 45, basePct: 0.25, slope1Pct: 4.5, slope2Pct: 80 },
+    // As on mainnet: the ETH/USD feed x a silent exchange rate (2000 x 1.15 = 2300), capped.
+    priceAdapter: { kind: 'ratio', baseSymbol: 'WETH', rate: '1.15', maxYearlyGrowthBps: 1000 },
   },
 ]
 
