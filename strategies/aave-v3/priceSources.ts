@@ -76,7 +76,8 @@ export function adapterPriceAt(
   if (baseAnswer <= 0n || model.ratio <= 0n) return 0n
   if (timestamp < model.snapshotTimestamp) return undefined
   const cap = model.snapshotRatio + model.growthPerSecond * (timestamp - model.snapshotTimestamp)
-  const ratio = cap < model.ratio ? cap : model.ratio
+  let ratio = model.ratio
+  if (cap < ratio) ratio = cap
   return (baseAnswer * ratio) / 10n ** BigInt(model.ratioDecimals)
 }
 

@@ -2,12 +2,12 @@
  * IO: re-reads accounts from the Pool and their tokens at the mirror's block, after the differential
  * check found them wrong: configuration, eMode, every scaled balance, and the data of every reserve
  * (indexes, rates, timestamps: what health depends on besides the balances). Batched; it never
- * guesses: a failed read throws and the mirror is left as it was.
+ * guesses (prices are re-read too): a failed read throws and the mirror is left as it was.
  */
 import type { Address, PublicClient } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
-import { poolAbi, scaledTokenAbi } from './abi.js'
+import { aaveOracleAbi, poolAbi, scaledTokenAbi } from './abi.js'
 import type { MarketState } from './state.js'
 
 interface RawReserve {
@@ -28,7 +28,14 @@ export async function resyncAccounts(
   const blockNumber = market.block.number
   const reserves = [...market.reserves.values()]
   const keys = accounts.map((a) => a.toLowerCase() as Address)
+  const priced = [...market.prices.keys()] as Address[]
   const calls = [
+    ...priced.map((asset) => ({
+      address: market.oracle,
+      abi: aaveOracleAbi,
+      functionName: 'getAssetPrice',
+      args: [asset],
+    })),
     ...reserves.map((r) => ({
       address: market.pool,
       abi: poolAbi,
@@ -54,8 +61,12 @@ export async function resyncAccounts(
   if (failed) throw failed
   if (market.block.number !== blockNumber)
     throw new FatalError('the mirror moved while accounts were being resynced')
+  priced.forEach((asset, i) => {
+    market.prices.set(asset, results[i] as bigint)
+  })
+  const reserveBase = priced.length
   reserves.forEach((reserve, i) => {
-    const data = results[i] as RawReserve
+    const data = results[reserveBase + i] as RawReserve
     reserve.liquidityIndex = data.liquidityIndex
     reserve.variableBorrowIndex = data.variableBorrowIndex
     reserve.liquidityRate = data.currentLiquidityRate
@@ -65,7 +76,7 @@ export async function resyncAccounts(
   })
   const per = 2 + reserves.length * 2
   keys.forEach((account, a) => {
-    const base = reserves.length + a * per
+    const base = reserveBase + reserves.length + a * per
     const config = (results[base] as { data: bigint }).data
     const eMode = Number(results[base + 1] as bigint)
     const previous = market.accounts.get(account)
