@@ -156,6 +156,10 @@ export async function startDaemon(
       dryRunFrom: config.execution.liquidator,
     },
   })
+  if (strategy.nativePriceBase() === 0n && !config.execution.dryRun)
+    throw new UsageError(
+      `cannot value gas on chain ${chainId}: the native token's price is unknown (set market.wrappedNative to the chain's wrapped native token)`,
+    )
   await executor.prepare()
   const createdEngine = createEngine({
     strategy,

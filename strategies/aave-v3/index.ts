@@ -32,6 +32,8 @@ const marketSchema = z.strictObject({
   addressesProvider: address.optional(),
   fromBlock: blockNumber.optional(),
   multicall: address.optional(),
+  /** The chain's wrapped native token, where the address book does not know it (gas is valued at its price). */
+  wrappedNative: address.optional(),
 })
 type MarketSection = z.output<typeof marketSchema>
 
@@ -107,10 +109,14 @@ export const aaveV3: StrategyModule<AaveOptions> = {
         `market ${preset.name} is on chain ${preset.chainId}, but the chain id is set to ${chainId}`,
       )
     const provider = getAddress(providerRaw)
+    // The devnet deployed its own WETH as the wrapped native token of its chain.
+    const devnetNative = (devnetFlag ?? devnetFile)?.reserves.WETH?.asset
+    const wrappedNative = section.wrappedNative ?? (devnetNative ? getAddress(devnetNative) : undefined)
     return {
       options: {
         addressesProvider: provider,
         multicallAddress: multicallRaw ? getAddress(multicallRaw) : undefined,
+        ...(wrappedNative ? { wrappedNative } : {}),
         fromBlock: fromBlock ?? (devnetFlag ? 0n : undefined) ?? section.fromBlock ?? 0n,
       },
       chainId: preset?.chainId,

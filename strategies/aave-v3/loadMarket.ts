@@ -6,6 +6,7 @@ import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
 import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
+import { wrappedNativeFor } from './nativeToken.js'
 import { classifySources, pollAdapters } from './priceSources.js'
 import { describeKnownRevisions, rulesForRevision } from './rules.js'
 import {
@@ -21,6 +22,8 @@ export interface MarketAddresses {
   addressesProvider: Address
   /** A Multicall3-compatible contract (aggregate3); undefined = parallel eth_calls. */
   multicallAddress?: Address | undefined
+  /** The chain's wrapped native token (default: from the address book by chain id). */
+  wrappedNative?: Address | undefined
 }
 
 export async function loadMarket(
@@ -233,6 +236,41 @@ export async function loadMarket(
       }),
     )
   }
+  // Gas is paid in the native token: value it at its wrapped token's oracle price. A token that is
+  // not a reserve of this market is priced through the oracle all the same and re-read each block.
+  const nativeAsset = (params.wrappedNative ?? wrappedNativeFor(await client.getChainId()))?.toLowerCase()
+  if (nativeAsset && !prices.has(nativeAsset)) {
+    const [price, source] = await Promise.all([
+      client
+        .readContract({
+          address: oracle,
+          abi: aaveOracleAbi,
+          functionName: 'getAssetPrice',
+          args: [nativeAsset as Address],
+          ...at,
+        })
+        .catch(() => 0n),
+      client
+        .readContract({
+          address: oracle,
+          abi: aaveOracleAbi,
+          functionName: 'getSourceOfAsset',
+          args: [nativeAsset as Address],
+          ...at,
+        })
+        .catch(() => zeroAddress),
+    ])
+    if (price > 0n) {
+      prices.set(nativeAsset, price)
+      adapters.set(source.toLowerCase(), {
+        address: source.toLowerCase(),
+        assets: [nativeAsset],
+        baseFeedAliases: [],
+        model: { kind: 'opaque' },
+        modelAgrees: false,
+      })
+    }
+  }
   const state: MarketState = {
     pool: getAddress(pool),
     addressesProvider: getAddress(provider),
@@ -245,6 +283,7 @@ export async function loadMarket(
     prices,
     sources,
     adapters,
+    ...(nativeAsset && prices.has(nativeAsset) ? { nativeAsset } : {}),
     accounts: new Map(),
     block: { number: params.blockNumber, hash: block.hash, timestamp: block.timestamp },
   }

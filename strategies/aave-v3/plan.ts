@@ -155,10 +155,7 @@ export function planLiquidations(
   )
 }
 
-/** The base-currency price of 1 native token (1e18 wei), from the wrapped native reserve. */
+/** The base-currency price of 1 native token (1e18 wei): its wrapped token's price; 0 when unknown. */
 export function nativePrice(market: MarketState, prices: Map<string, bigint>): bigint {
-  for (const [key, reserve] of market.reserves) {
-    if (/^W?ETH(\.e)?$/i.test(reserve.symbol) && reserve.decimals === 18) return prices.get(key) ?? 0n
-  }
-  return 0n
+  return market.nativeAsset ? (prices.get(market.nativeAsset) ?? 0n) : 0n
 }

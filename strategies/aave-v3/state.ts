@@ -97,6 +97,8 @@ export interface MarketState {
   sources: Map<string, string[]>
   /** Sources that move without an event of their own (price adapters), by lowercase address: re-read each block. */
   adapters: Map<string, AdapterSource>
+  /** The chain's wrapped native token (lowercase), when its price is known: gas is valued at it. */
+  nativeAsset?: string
   /** Lowercase account address → position. */
   accounts: Map<string, AccountPosition>
   /** The last block whose logs are applied. */

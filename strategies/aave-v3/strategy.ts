@@ -70,6 +70,7 @@ export async function createAaveV3Strategy(
   const addresses: MarketAddresses = {
     addressesProvider: options.addressesProvider,
     multicallAddress: options.multicallAddress,
+    wrappedNative: options.wrappedNative,
   }
   const needClient = (what: string): PublicClient => {
     if (!client) throw new FatalError(`the Aave strategy needs a node to ${what}`)

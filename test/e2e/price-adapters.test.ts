@@ -101,6 +101,7 @@ describe('price adapters', () => {
     expect(await oraclePrice(run.devnet.client, run.devnet, 'wstETH')).toBe(138_000_000_000n)
     const pushed = (await belowOne(run, rateDrop.blockNumber)).filter((a) => !already.has(a.toLowerCase()))
     expect(pushed.length).toBeGreaterThanOrEqual(3)
+    expect(pushed.every((a) => usesAsCollateral(a, wstId))).toBe(true)
     expect(await waitUntilSettled(run)).toBe(true)
     first = firstLiquidation(run)
     for (const account of pushed) {
