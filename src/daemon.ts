@@ -8,6 +8,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { connectHttp } from './chain/connect.js'
 import { createFastClient } from './chain/fastClient.js'
 import { createChainFollower } from './chain/followChain.js'
+import { detectL1FeeOracle } from './chain/l1Fee.js'
 import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
@@ -138,7 +139,11 @@ export async function startDaemon(
       strategy.snapshot(),
     )
   }
+  // OP-stack chains charge an L1 data fee per transaction: priced from the GasPriceOracle predeploy.
+  const l1Fee = await detectL1FeeOracle(client)
+  if (l1Fee) log.info('L1 data fee priced from the OP-stack GasPriceOracle')
   const executor = createExecutor({
+    l1Fee,
     client,
     fastClient: createFastClient(client, ws),
     account: signer,
@@ -168,6 +173,7 @@ export async function startDaemon(
     log: log.child({ component: 'engine' }),
     metrics,
     persist,
+    l1Fee,
     settings: {
       maxConcurrent: config.execution.maxConcurrent,
       watchdogBlocks: config.watchdogBlocks,

@@ -43,6 +43,7 @@ export async function startDemo(
     log?: Logger
     minProfitUsd?: string
     devnetOptions?: DevnetOptions['options']
+    opStack?: DevnetOptions['opStack']
   } = {},
 ): Promise<DemoRun> {
   const module = registry.find(options.protocol ?? registry.defaultName, 'protocol')
@@ -54,6 +55,7 @@ export async function startDemo(
       accounts: options.accounts ?? 50,
       seed: options.seed ?? 1,
       ...(options.devnetOptions ? { options: options.devnetOptions } : {}),
+      ...(options.opStack ? { opStack: options.opStack } : {}),
     },
   )
   try {

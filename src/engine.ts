@@ -6,6 +6,7 @@
  */
 
 import PQueue from 'p-queue'
+import type { L1FeeOracle } from './chain/l1Fee.js'
 import type { ChainWatcher } from './collectors/chainWatcher.js'
 import { errorText } from './errors.js'
 import type { Executor } from './executor/executor.js'
@@ -43,6 +44,8 @@ export interface EngineDeps {
   metrics: Metrics
   settings: EngineSettings
   persist?: (() => void) | undefined
+  /** OP-stack chains: the L1 data fee, sampled per head and subtracted in ranking. */
+  l1Fee?: L1FeeOracle | undefined
   now?: () => number
 }
 
@@ -126,6 +129,16 @@ export function createEngine(deps: EngineDeps): Engine {
     metrics.queueSize.set(queue.size)
   }
 
+  /** Into the queue, ranked net of the L1 data fee where the chain charges one. */
+  function enqueue(opportunities: Opportunity[]) {
+    const l1Fee = deps.l1Fee
+    if (l1Fee) {
+      const native = strategy.nativePriceBase()
+      for (const o of opportunities) o.netProfitBase -= (l1Fee.estimateWei(o.call.data) * native) / 10n ** 18n
+    }
+    for (const opportunity of opportunities) queue.upsert(opportunity)
+  }
+
   let checking = false
   /**
    * Off the head path: compares the accounts about to be liquidated and a rotating sample with the
@@ -170,7 +183,11 @@ export function createEngine(deps: EngineDeps): Engine {
       // The first interval replaces the configured guess; later ones smooth it.
       blockTimeMs = intervalsSeen++ === 0 ? observed : blockTimeMs * 0.8 + observed * 0.2
     }
+    const l1Refresh = deps.l1Fee?.refresh().catch((error: unknown) => {
+      log.warn({ err: errorText(error) }, 'L1 fee sample failed; ranking keeps the previous one')
+    })
     const result = await deps.sync(header)
+    await l1Refresh
     // A new block has most likely carried the pending updates; their prices now come from logs.
     pendingOracle = []
     liquidatableWithAllPending = undefined
@@ -189,7 +206,7 @@ export function createEngine(deps: EngineDeps): Engine {
     })
     metrics.stageSeconds.observe({ stage: 'plan' }, (now() - planStarted) / 1000)
     queue.clearBlockEntries(header.number)
-    for (const opportunity of opportunities) queue.upsert(opportunity)
+    enqueue(opportunities)
     metrics.accountsTracked.set(strategy.accountCount())
     metrics.accountsUnderwater.set(opportunities.length)
     if (opportunities.length > 0) {
@@ -246,7 +263,7 @@ export function createEngine(deps: EngineDeps): Engine {
           { tx: tx.hash, assets: [...predicted.prices.keys()], opportunities: opportunities.length },
           'pending oracle update',
         )
-        for (const opportunity of opportunities) queue.upsert(opportunity)
+        enqueue(opportunities)
         // A backrun sent on the earlier updates alone may now face a healthy account: cancel it
         // rather than let it revert on chain.
         const stillLiquidatable = new Set(opportunities.map((o) => o.key))
@@ -273,7 +290,7 @@ export function createEngine(deps: EngineDeps): Engine {
         })
         metrics.stageSeconds.observe({ stage: 'stream_to_plan' }, (now() - planStarted) / 1000)
         liquidatableWithLatestStream = new Set(opportunities.map((o) => o.key))
-        for (const opportunity of opportunities) queue.upsert(opportunity)
+        enqueue(opportunities)
         if (opportunities.length > 0)
           log.info({ opportunities: opportunities.length, best: opportunities[0]?.key }, 'streamed prices')
         dispatch(head)

@@ -58,6 +58,14 @@ export function registerDevnetCommand(
       'interval mining in seconds (default: automine)',
       parseNumberOption(0.05),
     )
+    .option(
+      '--op-stack',
+      'an OP-stack chain: anvil --network optimism and a GasPriceOracle predeploy (L1 data fee)',
+    )
+    .option(
+      '--l1-base-fee-gwei <gwei>',
+      'with --op-stack: the L1 base fee the data fee is priced at (default 20)',
+    )
   const protocolOptions = new Set<string>()
   for (const module of registry.modules) {
     for (const option of module.devnet?.options ?? []) {
@@ -67,6 +75,12 @@ export function registerDevnetCommand(
       if (option.choices) devnet.option(option.flags, description, parseChoice(option.choices))
       else devnet.option(option.flags, description)
     }
+  }
+  const parseGwei = (value: unknown): string => {
+    if (value === undefined) return '20'
+    if (typeof value !== 'string' || !/^\d+(\.\d+)?$/.test(value))
+      throw new UsageError(`--l1-base-fee-gwei: expected a non-negative number, got "${String(value)}"`)
+    return value
   }
   devnet.action(async (options: Record<string, unknown>) => {
     const started = Date.now()
@@ -79,6 +93,9 @@ export function registerDevnetCommand(
       seed: options.seed as number,
       options: own,
       ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime as number } : {}),
+      ...(options.opStack || options.l1BaseFeeGwei !== undefined
+        ? { opStack: { l1BaseFeeGwei: parseGwei(options.l1BaseFeeGwei) } }
+        : {}),
     })
     try {
       const out = options.out as string | undefined

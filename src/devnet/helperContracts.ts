@@ -24,6 +24,7 @@ export const HELPER_NAMES = [
   'SettableRate',
   'RatioCapAdapter',
   'StableCapAdapter',
+  'DevGasPriceOracle',
 ] as const
 export type HelperName = (typeof HELPER_NAMES)[number]
 

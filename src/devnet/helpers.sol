@@ -240,3 +240,37 @@ contract StableCapAdapter {
     return base;
   }
 }
+
+/// The OP-stack GasPriceOracle's public interface (Ecotone fee formula), for a devnet whose node has
+/// no L2 predeploys: its runtime code is placed at 0x420000000000000000000000000000000000000F, so the
+/// daemon's client code reads the L1 data fee exactly as it does on OP Mainnet or Base.
+contract DevGasPriceOracle {
+  uint256 public constant DECIMALS = 6;
+  uint256 public immutable l1BaseFee;
+  uint256 public immutable blobBaseFee;
+  uint32 public immutable baseFeeScalar;
+  uint32 public immutable blobBaseFeeScalar;
+
+  constructor(uint256 l1BaseFee_, uint256 blobBaseFee_, uint32 baseFeeScalar_, uint32 blobBaseFeeScalar_) {
+    l1BaseFee = l1BaseFee_;
+    blobBaseFee = blobBaseFee_;
+    baseFeeScalar = baseFeeScalar_;
+    blobBaseFeeScalar = blobBaseFeeScalar_;
+  }
+
+  function decimals() external pure returns (uint256) {
+    return DECIMALS;
+  }
+
+  function isEcotone() external pure returns (bool) {
+    return true;
+  }
+
+  /// The L1 data fee of a transaction whose unsigned RLP is `data` (the signature's 68 bytes are added).
+  function getL1Fee(bytes calldata data) external view returns (uint256) {
+    uint256 gas = 68 * 16;
+    for (uint256 i = 0; i < data.length; i++) gas += data[i] == 0 ? 4 : 16;
+    uint256 price = uint256(baseFeeScalar) * 16 * l1BaseFee + uint256(blobBaseFeeScalar) * blobBaseFee;
+    return (gas * price) / (16 * 10 ** DECIMALS);
+  }
+}

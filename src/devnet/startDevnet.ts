@@ -9,6 +9,10 @@ import { type AnvilInstance, startAnvil } from '../chain/startAnvil.js'
 import { UsageError } from '../errors.js'
 import type { DevnetProvider } from '../strategyModule.js'
 import type { DevnetInfo } from './devnetFile.js'
+import { installGasPriceOracle, type L1FeeParams } from './opStack.js'
+
+/** anvil's first default account (unlocked): deploys the devnet's own helpers. */
+const DEVNET_DEPLOYER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
 
 export interface Devnet extends DevnetInfo {
   protocol: string
@@ -29,6 +33,8 @@ export interface DevnetOptions {
   options?: Record<string, string>
   /** Extra anvil flags (e.g. --prune-history for very long histories). */
   anvilArgs?: string[]
+  /** An OP-stack chain: anvil's optimism network and a GasPriceOracle at its predeploy address. */
+  opStack?: L1FeeParams | undefined
 }
 
 export async function startDevnet(
@@ -37,10 +43,13 @@ export async function startDevnet(
 ): Promise<Devnet> {
   const anvil = await startAnvil({
     ...(options.order ? { order: options.order } : {}),
-    ...(options.anvilArgs ? { extraArgs: options.anvilArgs } : {}),
+    ...(options.anvilArgs || options.opStack
+      ? { extraArgs: [...(options.anvilArgs ?? []), ...(options.opStack ? ['--network', 'optimism'] : [])] }
+      : {}),
   })
   try {
     const client = httpClient(anvil.rpcUrl, anvil.chainId)
+    if (options.opStack) await installGasPriceOracle(client, DEVNET_DEPLOYER, options.opStack)
     const defaults = Object.fromEntries(
       protocol.devnet.options.flatMap((o) => (o.default !== undefined ? [[o.name, o.default]] : [])),
     )

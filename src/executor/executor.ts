@@ -15,6 +15,7 @@ import {
   parseAbi,
   type StateOverride,
 } from 'viem'
+import type { L1FeeOracle } from '../chain/l1Fee.js'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -84,6 +85,8 @@ export interface ExecutorDeps {
   log: Logger
   metrics: Metrics
   lane?: SubmissionLane
+  /** OP-stack chains: the L1 data fee each transaction also pays. */
+  l1Fee?: L1FeeOracle | undefined
   now?: () => number
 }
 
@@ -159,8 +162,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     const profitBase = sim.profitBase - (opp.call.value * strategy.nativePriceBase()) / 10n ** 18n
     const gasLimit = (sim.gasUsed * (10_000n + settings.gasLimitMarginBps)) / 10_000n
     const nativePrice = strategy.nativePriceBase()
+    // What the bid may share excludes the L1 data fee (estimated here, read exactly below).
+    const l1EstimateBase = deps.l1Fee
+      ? (deps.l1Fee.estimateWei(opp.call.data) * nativePrice) / 10n ** 18n
+      : 0n
     const bid = bidGas({
-      profitBase,
+      profitBase: profitBase - l1EstimateBase,
       gasLimit,
       baseFeeWei: head.baseFeePerGas ?? 0n,
       nativePriceBase: nativePrice,
@@ -170,11 +177,34 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     })
     if ('refuse' in bid) return refuse(opp, bid.refuse)
     const expectedFee = (head.baseFeePerGas ?? 0n) + bid.maxPriorityFeePerGas
+    // OP stack: the L1 data fee of exactly this transaction (a concurrent send can shift the nonce
+    // by one, a byte at most).
+    let l1FeeWei = 0n
+    if (deps.l1Fee) {
+      try {
+        l1FeeWei = await deps.l1Fee.feeWei({
+          chainId: settings.chainId,
+          nonce: nonces?.peek() ?? 0,
+          to: opp.call.to,
+          data: opp.call.data,
+          value: opp.call.value,
+          gas: gasLimit,
+          maxFeePerGas: bid.maxFeePerGas,
+          maxPriorityFeePerGas: bid.maxPriorityFeePerGas,
+        })
+      } catch (error) {
+        metrics.rpcErrors.inc({ stage: 'l1fee' })
+        log.warn({ account: opp.account, err: errorText(error) }, 'L1 fee read failed')
+        return refuse(opp, 'L1 data fee unknown')
+      }
+    }
+    const l1FeeBase = (l1FeeWei * nativePrice) / 10n ** 18n
     const netBase =
       profitBase -
-      gasCostBase(sim.gasUsed, expectedFee < bid.maxFeePerGas ? expectedFee : bid.maxFeePerGas, nativePrice)
+      gasCostBase(sim.gasUsed, expectedFee < bid.maxFeePerGas ? expectedFee : bid.maxFeePerGas, nativePrice) -
+      l1FeeBase
     if (netBase < settings.minProfitBase)
-      return refuse(opp, 'below min profit', { netBase: netBase.toString() })
+      return refuse(opp, 'below min profit', { netBase: netBase.toString(), l1FeeWei: l1FeeWei.toString() })
     if (isCurrent && !isCurrent()) return refuse(opp, 'superseded by a later pending oracle update')
     metrics.opportunities.inc({ source: opp.dependsOn ? 'pending-oracle' : 'block' })
     if (dryRun || !account || !nonces) {
@@ -187,6 +217,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         netProfitUsd: formatUnits(netBase, strategy.baseDecimals),
         gasUsed: sim.gasUsed.toString(),
         gasLimit: gasLimit.toString(),
+        l1FeeWei: l1FeeWei.toString(),
         maxFeePerGasWei: bid.maxFeePerGas.toString(),
         maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString(),
         backrun: opp.dependsOn?.hash,
@@ -208,7 +239,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       hashes: [],
       sentBlock: head.number,
       submittedAt: now(),
-      budgetBase: profitBase - settings.minProfitBase,
+      budgetBase: profitBase - l1FeeBase - settings.minProfitBase,
     }
     inFlight.set(opp.key, entry)
     try {
@@ -243,6 +274,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         nonce,
         hash: entry.hashes[0],
         netBase: netBase.toString(),
+        ...(deps.l1Fee ? { l1FeeWei: l1FeeWei.toString() } : {}),
         lane: lane.name,
         backrun: opp.dependsOn?.hash,
         details: printable(opp.details),

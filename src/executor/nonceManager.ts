@@ -7,6 +7,8 @@ import type { Address, PublicClient } from 'viem'
 
 export interface NonceManager {
   take(): Promise<number>
+  /** The nonce `take` would hand out next, if known (no RPC). */
+  peek(): number | undefined
   resync(): Promise<void>
 }
 
@@ -25,6 +27,7 @@ export function createNonceManager(client: PublicClient, address: Address): Nonc
     return syncing
   }
   return {
+    peek: () => next,
     async take() {
       if (next === undefined) await resync()
       const n = next as number

@@ -5,6 +5,7 @@
 export const REFUSAL_REASONS = [
   'simulation reverts',
   'simulation failed',
+  'L1 data fee unknown',
   'below min profit',
   'superseded by a later pending oracle update',
   'oracle transaction has no fee fields',
