@@ -49,7 +49,11 @@ export async function groupByBlock(client: PublicClient | undefined, logs: reado
   return blocks
 }
 
-/** Fetches the strategy's logs for (its head, toBlock] and advances it to `head`. */
+/**
+ * Fetches the strategy's logs for (its head, head] and advances it to `head`. A long gap (an outage,
+ * an old snapshot) is applied chunk by chunk as the logs arrive, each chunk ending at a real block,
+ * so a failure part-way resumes from the last applied chunk instead of from the start.
+ */
 export async function advanceStrategy(
   client: PublicClient,
   strategy: Strategy,
@@ -58,17 +62,25 @@ export async function advanceStrategy(
   const from = strategy.head.number + 1n
   if (head.number < from) return { changedAccounts: 0 }
   const filter = strategy.logFilter()
-  const logs: ChainLog[] = []
+  const last: ChainLog[] = []
+  let changed = 0
   await getLogsChunked(client, {
     address: filter.addresses,
     events: filter.events,
     fromBlock: from,
     toBlock: head.number,
-    onChunk: (chunk) => {
-      logs.push(...chunk)
+    onChunk: async (chunk, _from, to) => {
+      if (to >= head.number) {
+        last.push(...chunk)
+        return
+      }
+      const block = await client.getBlock({ blockNumber: to })
+      const partial = { number: to, hash: block.hash, timestamp: block.timestamp }
+      changed += (await strategy.advance(await groupByBlock(client, chunk), partial)).changedAccounts
     },
   })
-  return strategy.advance(await groupByBlock(client, logs), head)
+  const result = await strategy.advance(await groupByBlock(client, last), head)
+  return { ...result, changedAccounts: changed + result.changedAccounts }
 }
 
 export function createChainFollower(params: {
