@@ -114,6 +114,12 @@ export interface ConfigFlags {
   dataDir?: string
 }
 
+function envPort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535)
+    throw new UsageError(`UNDERTOW_METRICS_PORT: expected a port number, got "${value}"`)
+  return Number(value)
+}
+
 function describeIssue(error: z.ZodError, prefix: string[] = []): string {
   const issue = error.issues[0]
   if (!issue) return 'invalid configuration'
@@ -259,7 +265,7 @@ export function parseConfig(
     blockTimeSeconds: flags.blockTimeSeconds ?? file.blockTimeSeconds,
     metricsPort:
       flags.metricsPort ??
-      (env.UNDERTOW_METRICS_PORT ? Number(env.UNDERTOW_METRICS_PORT) : undefined) ??
+      (env.UNDERTOW_METRICS_PORT ? envPort(env.UNDERTOW_METRICS_PORT) : undefined) ??
       file.metricsPort,
     logLevel,
     dataDir: flags.dataDir ?? env.UNDERTOW_DATA_DIR ?? file.dataDir ?? './data',

@@ -93,6 +93,9 @@ contract RevisionProbe {
   function getReservesList() external pure returns (address[] memory list) {
     return list;
   }
+
+  /// What a PoolAddressesProvider calls on a new Pool implementation (upgradeToAndCall).
+  function initialize(address) external {}
 }
 
 /// An exchange-rate source whose rate moves silently (as wstETH's stEthPerToken does): no event, so a

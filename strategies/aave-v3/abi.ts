@@ -74,7 +74,11 @@ export const addressesProviderAbi = parseAbi([
   'function getMarketId() view returns (string)',
   'event PoolUpdated(address indexed oldAddress, address indexed newAddress)',
   'event PriceOracleUpdated(address indexed oldAddress, address indexed newAddress)',
+  'event PoolConfiguratorUpdated(address indexed oldAddress, address indexed newAddress)',
 ])
+
+/** The Pool and configurator proxies (BaseUpgradeabilityProxy) announce a new implementation. */
+export const proxyAbi = parseAbi(['event Upgraded(address indexed implementation)'])
 
 export const aaveOracleAbi = parseAbi([
   'function getAssetPrice(address asset) view returns (uint256)',

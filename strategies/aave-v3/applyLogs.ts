@@ -3,13 +3,15 @@
  * mirrors. The result says which accounts changed and which prices moved (for incremental
  * re-evaluation), and whether something needs a reload from the chain (a new reserve, a new source).
  */
-import { type Abi, decodeEventLog } from 'viem'
+import { type Abi, decodeEventLog, toEventSelector } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
 import {
   aaveOracleAbi,
+  addressesProviderAbi,
   aggregatorAbi,
   poolAbi,
   poolConfiguratorAbi,
+  proxyAbi,
   scaledTokenAbi,
   stableDebtTokenAbi,
 } from './abi.js'
@@ -32,12 +34,15 @@ export interface ApplyResult {
   /** Reserves whose index or configuration changed. */
   touchedReserves: Set<number>
   reloadNeeded: string[]
+  /** Set after a reload found another Pool or revision: the mirror must be rebuilt from logs. */
+  rebuildNeeded?: string
 }
 
 export function emptyResult(): ApplyResult {
   return { touchedAccounts: new Set(), movedPrices: new Set(), touchedReserves: new Set(), reloadNeeded: [] }
 }
 
+const UPGRADED = toEventSelector(proxyAbi[0])
 const tokenEventsAbi = [...scaledTokenAbi, ...stableDebtTokenAbi] as Abi
 const poolEventsAbi = poolAbi as Abi
 const configuratorEventsAbi = poolConfiguratorAbi as Abi
@@ -89,6 +94,7 @@ export function applyLogs(
   const pool = market.pool.toLowerCase()
   const configurator = market.configurator.toLowerCase()
   const oracle = market.oracle.toLowerCase()
+  const provider = market.addressesProvider.toLowerCase()
   const rules = marketRules(market)
   const adapterFeeds = market.adapters.size > 0 ? adapterFeedAddresses(market) : undefined
   for (const log of logs) {
@@ -96,8 +102,16 @@ export function applyLogs(
     const token = market.tokens.get(address)
     if (token) {
       applyTokenLog(market, rules, token.reserveId, token.kind, log, timestamp, result)
+    } else if (address === provider) {
+      // PoolUpdated (a new implementation), PriceOracleUpdated, PoolConfiguratorUpdated.
+      const event = decode(addressesProviderAbi as Abi, log)
+      if (event) result.reloadNeeded.push(`addresses provider: ${event.eventName}`)
+    } else if (address === pool && log.topics[0] === UPGRADED) {
+      result.reloadNeeded.push('Pool proxy upgraded')
     } else if (address === pool) {
       applyPoolLog(market, rules, log, timestamp, result)
+    } else if (address === configurator && log.topics[0] === UPGRADED) {
+      result.reloadNeeded.push('PoolConfigurator proxy upgraded')
     } else if (address === configurator) {
       applyConfiguratorLog(market, log, result)
     } else if (address === oracle || market.sources.has(address) || adapterFeeds?.has(address)) {

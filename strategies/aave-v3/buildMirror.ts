@@ -10,9 +10,11 @@ import type { ChainLog } from '../../src/chain/types.js'
 import type { BlockLogs, BlockRef } from '../../src/types.js'
 import {
   aaveOracleAbi,
+  addressesProviderAbi,
   aggregatorAbi,
   poolAbi,
   poolConfiguratorAbi,
+  proxyAbi,
   scaledTokenAbi,
   stableDebtTokenAbi,
 } from './abi.js'
@@ -28,6 +30,8 @@ const FOLLOWED_EVENTS: Hex[] = [
   ...poolConfiguratorAbi,
   ...aaveOracleAbi,
   ...aggregatorAbi,
+  ...addressesProviderAbi,
+  ...proxyAbi,
 ]
   .filter((item) => item.type === 'event')
   .map((item) => toEventSelector(item as never))
@@ -36,6 +40,7 @@ const FOLLOWED_EVENTS: Hex[] = [
 export function watchedAddresses(market: MarketState): Address[] {
   return [
     market.pool,
+    market.addressesProvider,
     market.configurator,
     market.oracle,
     ...([...market.tokens.keys()] as Address[]),
@@ -111,7 +116,16 @@ export async function applyBlocks(
   const result = emptyResult()
   for (const block of blocks) applyLogs(market, block.logs, block.timestamp, result)
   if (result.reloadNeeded.length > 0 && client) {
+    // A new Pool implementation may be another version: loadMarket re-probes the revision (and
+    // refuses one it has no rules for); a changed revision needs the history replayed by its rules.
     const fresh = await loadMarket(client, { ...params, blockNumber: head.number })
+    if (fresh.poolRevision !== market.poolRevision || fresh.pool !== market.pool) {
+      result.rebuildNeeded = `Pool ${market.pool} revision ${market.poolRevision} → ${fresh.pool} revision ${fresh.poolRevision}`
+      return result
+    }
+    market.oracle = fresh.oracle
+    market.configurator = fresh.configurator
+    if (fresh.nativeAsset) market.nativeAsset = fresh.nativeAsset
     market.reserves = fresh.reserves
     market.tokens = fresh.tokens
     market.eModes = fresh.eModes

@@ -155,6 +155,14 @@ export async function createAaveV3Strategy(
 
     async advance(blocks, head) {
       const result = await applyBlocks(client, market, blocks, head, addresses)
+      if (result.rebuildNeeded) {
+        log.warn(
+          { block: head.number, change: result.rebuildNeeded },
+          'Pool changed version: rebuilding the mirror',
+        )
+        await strategy.rebuild(head)
+        return { changedAccounts: market.accounts.size, rebuilt: true }
+      }
       if (client && market.adapters.size > 0) {
         // Adapters move without events: re-read them at the head (one batched call).
         const polled = await pollAdapters(client, market, {

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { maxUint256, parseAbi, parseEventLogs, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { advanceStrategy } from '../../src/chain/followChain.js'
 import { callWrite, deployContract } from '../../src/chain/rpc.js'
 import { devnetInfo } from '../../src/devnet/devnetFile.js'
 import { helperContract } from '../../src/devnet/helperContracts.js'
+import { createLogger } from '../../src/logger.js'
 import { erc20Abi, poolAbi } from '../../strategies/aave-v3/abi.js'
 import {
   DEVNET_ADMIN,
@@ -19,6 +21,7 @@ import {
   startAaveDevnet,
 } from '../../strategies/aave-v3/devnet/index.js'
 import { giveGas, seededAccount, supplyFrom } from '../../strategies/aave-v3/devnet/seedAccounts.js'
+import { createAaveV3Strategy } from '../../strategies/aave-v3/strategy.js'
 import { expectOneLineError, runCli } from '../support/helpers.js'
 
 let devnet: Devnet
@@ -152,5 +155,40 @@ describe('Aave 3.6 devnet', () => {
       writeFileSync(file, JSON.stringify(info))
       await expectOneLineError(['accounts', '--devnet', file], message)
     }
+  })
+
+  // Last: it replaces this devnet's Pool implementation.
+  it('notices a Pool proxy upgrade: the revision is probed again and an unknown one refused', async () => {
+    const strategy = await createAaveV3Strategy(
+      { client: devnet.client, log: createLogger('silent') },
+      {
+        addressesProvider: devnet.addresses.addressesProvider,
+        multicallAddress: devnet.addresses.batchReader,
+        fromBlock: 0n,
+      },
+      { fromBlock: 0n },
+    )
+    const probe = helperContract('RevisionProbe')
+    const implementation = await deployContract(
+      devnet.client,
+      DEVNET_ADMIN,
+      probe.abi,
+      probe.bytecode,
+      [9n],
+      'RevisionProbe',
+    )
+    const receipt = await callWrite(
+      devnet.client,
+      DEVNET_ADMIN,
+      devnet.addresses.addressesProvider,
+      parseAbi(['function setPoolImpl(address newPoolImpl)']),
+      'setPoolImpl',
+      [implementation],
+    )
+    const block = await devnet.client.getBlock({ blockNumber: receipt.blockNumber })
+    const head = { number: block.number, hash: block.hash, timestamp: block.timestamp }
+    await expect(advanceStrategy(devnet.client, strategy, head)).rejects.toThrow(
+      /Aave Pool revision 9 at 0x[0-9a-fA-F]{40} is not supported/,
+    )
   })
 })

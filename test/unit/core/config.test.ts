@@ -79,6 +79,9 @@ describe('parseConfig', () => {
       dryRun: false,
     })
     expect(config.dataDir).toBe('./data')
+    // /metrics is not exposed beyond the machine unless asked for.
+    expect(config.metricsHost).toBe('127.0.0.1')
+    expect(config.crossCheckSample).toBe(16)
     expect(Object.isFrozen(config)).toBe(true)
   })
 
@@ -198,6 +201,22 @@ describe('parseConfig', () => {
     )
     expect(parseConfig({ config: secret }, { MY_RPC: 'https://node.example/TOKEN' }, registry).rpcHttp).toBe(
       'https://node.example/TOKEN',
+    )
+    expect(
+      errorOf(() =>
+        parseConfig({ ...base, liquidator: '0x00000000000000000000000000000000DeaDBeef' }, {}, registry),
+      ),
+    ).toMatch(/^--liquidator .* needs --dry-run$/)
+    expect(errorOf(() => parseConfig(base, { UNDERTOW_METRICS_PORT: '80a' }, registry))).toBe(
+      'UNDERTOW_METRICS_PORT: expected a port number, got "80a"',
+    )
+    const badLiquidator = file('liquidator.json', {
+      rpc: { http: 'http://x:1' },
+      market: { addressesProvider: PROVIDER },
+      execution: { dryRun: true, liquidator: '0x1234' },
+    })
+    expect(errorOf(() => parseConfig({ config: badLiquidator }, {}, registry))).toMatch(
+      /liquidator\.json: execution\.liquidator: expected a 0x-prefixed 20-byte address$/,
     )
     expect(errorOf(() => parseConfig({ config: file('broken.json', '{"rpc": ') }, {}, registry))).toMatch(
       /is not valid JSON/,
