@@ -7,7 +7,8 @@
  */
 import { HermesClient } from '@pythnetwork/hermes-client'
 import type { Hex } from 'viem'
-import { displayUrl, errorText } from '../errors.js'
+import { z } from 'zod'
+import { displayUrl, errorText, RetryableError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { StreamedFeed, StreamedPrices } from '../types.js'
 
@@ -18,12 +19,55 @@ export interface HermesStream {
   close(): void
 }
 
-interface HermesUpdate {
-  binary: { data: string[] }
-  parsed?: { id: string; price: { price: string; expo: number; publish_time: number } }[] | null
-}
+const hexString = z.string().regex(/^(0x)?[0-9a-fA-F]*$/)
+/** Hermes' /v2/updates/price/* payload: the update blobs and, parsed, one price per blob. */
+const hermesUpdateSchema = z.object({
+  binary: z.object({ data: z.array(hexString).min(1) }),
+  parsed: z
+    .array(
+      z.object({
+        id: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/),
+        price: z.object({
+          price: z.string().regex(/^-?\d{1,40}$/),
+          expo: z.number().int().min(-255).max(255),
+          publish_time: z.number().int().nonnegative(),
+        }),
+      }),
+    )
+    .min(1),
+})
 
 const hex0x = (s: string) => (s.startsWith('0x') ? s : `0x${s}`).toLowerCase() as Hex
+
+/**
+ * Pure: a Hermes update payload (its JSON text) as feeds with their update blobs. Anything else —
+ * not JSON, missing fields, a blob without its parsed price — is a PriceStreamError, never a crash.
+ */
+export function decodeHermesUpdate(text: string): { feed: StreamedFeed; blob: Hex }[] {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new PriceStreamError('price update is not JSON')
+  }
+  const result = hermesUpdateSchema.safeParse(json)
+  if (!result.success) throw new PriceStreamError('price update does not have the Hermes shape')
+  const { binary, parsed } = result.data
+  if (parsed.length !== binary.data.length)
+    throw new PriceStreamError('price update without one parsed price per blob')
+  return parsed.map((p, i) => ({
+    feed: {
+      id: hex0x(p.id),
+      price: BigInt(p.price.price),
+      expo: p.price.expo,
+      publishTime: BigInt(p.price.publish_time),
+    },
+    blob: hex0x(binary.data[i] as string),
+  }))
+}
+
+/** A payload from the price service that is not a price update. */
+export class PriceStreamError extends RetryableError {}
 
 export function createHermesStream(params: {
   endpoint: string
@@ -44,21 +88,11 @@ export function createHermesStream(params: {
   let retry: NodeJS.Timeout | undefined
   let failures = 0
 
-  const absorb = (update: HermesUpdate) => {
-    const parsed = update.parsed ?? []
-    if (parsed.length === 0 || parsed.length !== update.binary.data.length)
-      throw new Error('price update without one parsed price per blob')
-    parsed.forEach((p, i) => {
-      const feed: StreamedFeed = {
-        id: hex0x(p.id),
-        price: BigInt(p.price.price),
-        expo: p.price.expo,
-        publishTime: BigInt(p.price.publish_time),
-      }
+  const absorb = (text: string) => {
+    for (const { feed, blob } of decodeHermesUpdate(text)) {
       const current = merged.get(feed.id)
-      if (!current || current.feed.publishTime < feed.publishTime)
-        merged.set(feed.id, { feed, blob: hex0x(update.binary.data[i] as string) })
-    })
+      if (!current || current.feed.publishTime < feed.publishTime) merged.set(feed.id, { feed, blob })
+    }
     if (!params.feedIds.every((id) => merged.has(id.toLowerCase()))) return
     const entries = params.feedIds.map(
       (id) => merged.get(id.toLowerCase()) as { feed: StreamedFeed; blob: Hex },
@@ -84,11 +118,9 @@ export function createHermesStream(params: {
   async function open(): Promise<void> {
     if (closed) return
     try {
+      // The client hands back parsed JSON; it goes through the same decoder as the stream's text.
       absorb(
-        (await client.getLatestPriceUpdates(params.feedIds, {
-          encoding: 'hex',
-          parsed: true,
-        })) as HermesUpdate,
+        JSON.stringify(await client.getLatestPriceUpdates(params.feedIds, { encoding: 'hex', parsed: true })),
       )
       const events = await client.getPriceUpdatesStream(params.feedIds, { encoding: 'hex', parsed: true })
       if (closed) {
@@ -98,7 +130,7 @@ export function createHermesStream(params: {
       source = events
       events.onmessage = (message: { data: string }) => {
         try {
-          absorb(JSON.parse(message.data) as HermesUpdate)
+          absorb(message.data)
           failures = 0
         } catch (error) {
           fail(error)

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
+import { z } from 'zod'
 
 export interface SnapshotMeta {
   format: 1
@@ -17,6 +18,17 @@ export interface SnapshotMeta {
   blockHash: Hex
   savedAt: string
 }
+
+/** The envelope must match exactly; the state inside is checked by its strategy's own schema. */
+const metaSchema = z.strictObject({
+  format: z.literal(1),
+  strategy: z.string(),
+  chainId: z.number().int().positive(),
+  market: z.string(),
+  blockNumber: z.string().regex(/^\d+$/),
+  blockHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  savedAt: z.string(),
+})
 
 export type SnapshotLoad =
   | { status: 'ok'; meta: SnapshotMeta; state: unknown }
@@ -107,16 +119,20 @@ export function loadSnapshot(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' }
     return { status: 'corrupt', reason: `unreadable: ${(error as Error).message}` }
   }
-  let parsed: { meta?: SnapshotMeta; state?: unknown }
+  let decoded: unknown
   try {
-    parsed = decodeState(text) as typeof parsed
+    decoded = decodeState(text)
   } catch (error) {
     return { status: 'corrupt', reason: `not valid JSON (${(error as Error).message.split('\n')[0]})` }
   }
-  const meta = parsed.meta
-  if (meta?.format !== 1 || typeof meta.blockNumber !== 'string' || parsed.state === undefined) {
-    return { status: 'corrupt', reason: 'missing or unknown snapshot header' }
+  const parsed = (typeof decoded === 'object' && decoded !== null ? decoded : {}) as {
+    meta?: unknown
+    state?: unknown
   }
+  const header = metaSchema.safeParse(parsed.meta)
+  if (!header.success || parsed.state === undefined || parsed.state === null)
+    return { status: 'corrupt', reason: 'missing or unknown snapshot header' }
+  const meta = header.data as SnapshotMeta
   if (meta.strategy !== expected.strategy)
     return { status: 'mismatch', reason: `snapshot is for strategy ${meta.strategy}` }
   if (meta.chainId !== expected.chainId)

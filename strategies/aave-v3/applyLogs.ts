@@ -17,7 +17,7 @@ import {
 } from './abi.js'
 import { rayMul } from './fixedPoint.js'
 import { marketRules, normalizedDebt, normalizedIncome } from './math.js'
-import { adapterFeedAddresses, modelledPrice } from './priceSources.js'
+import { adapterFeedAddresses, modelledPrice, type PollResult } from './priceSources.js'
 import type { AaveRules } from './rules.js'
 import {
   type AccountPosition,
@@ -36,6 +36,8 @@ export interface ApplyResult {
   reloadNeeded: string[]
   /** Set after a reload found another Pool or revision: the mirror must be rebuilt from logs. */
   rebuildNeeded?: string
+  /** Adapters whose model stopped reproducing the oracle at this head (re-read only from now on). */
+  adapterDisagreements?: PollResult['disagreements']
 }
 
 export function emptyResult(): ApplyResult {

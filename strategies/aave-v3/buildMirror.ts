@@ -20,7 +20,7 @@ import {
 } from './abi.js'
 import { type ApplyResult, applyLogs, emptyResult } from './applyLogs.js'
 import { loadMarket, type MarketAddresses } from './loadMarket.js'
-import { adapterFeedAddresses } from './priceSources.js'
+import { adapterFeedAddresses, pollAdapters } from './priceSources.js'
 import type { MarketState } from './state.js'
 
 const FOLLOWED_EVENTS: Hex[] = [
@@ -135,6 +135,16 @@ export async function applyBlocks(
     for (const key of market.accounts.keys()) result.touchedAccounts.add(key)
   }
   market.block = { number: head.number, hash: head.hash, timestamp: head.timestamp }
+  if (client && market.adapters.size > 0) {
+    // Adapters move without events: re-read them at the head (one batched call).
+    const polled = await pollAdapters(client, market, {
+      blockNumber: head.number,
+      timestamp: head.timestamp,
+      multicallAddress: params.multicallAddress,
+    })
+    for (const asset of polled.moved) result.movedPrices.add(asset)
+    result.adapterDisagreements = polled.disagreements
+  }
   return result
 }
 

@@ -18,9 +18,10 @@ import type { MarketAddresses } from './loadMarket.js'
 import { createMarketView, marketRules, userAccountData } from './math.js'
 import { decodeOracleAnswer } from './oracleDecode.js'
 import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NAME, valueAt } from './plan.js'
-import { adapterFeedAddresses, feedKeysFor, pollAdapters } from './priceSources.js'
+import { adapterFeedAddresses, feedKeysFor } from './priceSources.js'
 import { resyncAccounts } from './resync.js'
 import type { MarketState } from './state.js'
+import { parseMarketState } from './stateSchema.js'
 import { verifyMirror } from './verifyMirror.js'
 
 const FOLLOWED_EVENTS = followedEvents()
@@ -42,23 +43,14 @@ export interface AaveStrategy extends Strategy {
   market(): MarketState
 }
 
-/** A snapshot or dataset state is trusted only after this shape check (files can be edited or truncated). */
+/** A snapshot or dataset state is trusted only once it matches the schema (files can be edited or truncated). */
 function checkRestored(state: unknown): MarketState {
-  const m = state as Partial<MarketState> | null
-  if (
-    !m ||
-    typeof m.pool !== 'string' ||
-    !(m.reserves instanceof Map) ||
-    !(m.accounts instanceof Map) ||
-    !(m.prices instanceof Map) ||
-    !(m.tokens instanceof Map) ||
-    !(m.sources instanceof Map) ||
-    !(m.adapters instanceof Map) ||
-    typeof m.block?.number !== 'bigint' ||
-    typeof m.poolRevision !== 'bigint'
-  )
-    throw new UsageError('the saved Aave mirror is not a market state (corrupt snapshot or dataset)')
-  return m as MarketState
+  const parsed = parseMarketState(state)
+  if ('error' in parsed)
+    throw new UsageError(
+      `the saved Aave mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
+    )
+  return parsed.state
 }
 
 export async function createAaveV3Strategy(
@@ -163,20 +155,11 @@ export async function createAaveV3Strategy(
         await strategy.rebuild(head)
         return { changedAccounts: market.accounts.size, rebuilt: true }
       }
-      if (client && market.adapters.size > 0) {
-        // Adapters move without events: re-read them at the head (one batched call).
-        const polled = await pollAdapters(client, market, {
-          blockNumber: head.number,
-          timestamp: head.timestamp,
-          multicallAddress: options.multicallAddress,
-        })
-        for (const asset of polled.moved) result.movedPrices.add(asset)
-        for (const d of polled.disagreements)
-          log.warn(
-            { source: d.source, asset: d.asset, oracle: d.oracle.toString(), model: d.model?.toString() },
-            'price adapter does not follow its known formula; re-reading it only',
-          )
-      }
+      for (const d of result.adapterDisagreements ?? [])
+        log.warn(
+          { source: d.source, asset: d.asset, oracle: d.oracle.toString(), model: d.model?.toString() },
+          'price adapter does not follow its known formula; re-reading it only',
+        )
       if (result.reloadNeeded.length > 0) {
         if (client) exposure = buildExposureIndex(market)
         else log.warn({ block: head.number }, 'configuration changed in an offline replay; not reloaded')

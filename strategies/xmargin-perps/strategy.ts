@@ -28,6 +28,7 @@ import {
 import { accountHealth, pricesOf, quoteLiquidation, toWad, WAD } from './math.js'
 import { nativePrice, type PerpsLiquidationDetails, planPerps, STRATEGY_NAME } from './plan.js'
 import type { PerpsState } from './state.js'
+import { parsePerpsState } from './stateSchema.js'
 
 export interface PerpsOptions extends PerpsAddresses {
   fromBlock: bigint
@@ -49,18 +50,14 @@ export interface PerpsStrategy extends Strategy {
 
 const pythUpdateAbi = parseAbi(['function updatePriceFeeds(bytes[] updateData) payable'])
 
+/** A snapshot or dataset state is trusted only once it matches the schema (files can be edited or truncated). */
 function checkRestored(value: unknown): PerpsState {
-  const s = value as Partial<PerpsState> | null
-  if (
-    !s ||
-    typeof s.clearinghouse !== 'string' ||
-    !(s.accounts instanceof Map) ||
-    !(s.prices instanceof Map) ||
-    !Array.isArray(s.markets) ||
-    typeof s.block?.number !== 'bigint'
-  )
-    throw new UsageError('the saved perps mirror is not a clearinghouse state (corrupt snapshot or dataset)')
-  return s as PerpsState
+  const parsed = parsePerpsState(value)
+  if ('error' in parsed)
+    throw new UsageError(
+      `the saved perps mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
+    )
+  return parsed.state
 }
 
 export async function createPerpsStrategy(

@@ -217,6 +217,8 @@ describe('undertow daemon', () => {
       return check()
     }
     expect(await until(() => run.daemon.executor.inFlightBackruns().length > 0)).toBe(true)
+    // Every backrun of that update has been worked through (sent or refused) before counting.
+    await run.daemon.engine.idle()
     const sent = run.daemon.executor.inFlightBackruns()
     // The price comes back before any block: the accounts are healthy again.
     await sendPendingPrice(run, 'WETH', '2000', '6')

@@ -79,5 +79,12 @@ describe('the installed command', () => {
       encoding: 'utf8',
     })
     expect({ code: result.status, stdout: result.stdout }).toEqual({ code: 0, stdout: '0.1.0\n' })
+    const help = spawnSync(process.execPath, ['--import', 'tsx', link, '--help'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    })
+    expect(help.status).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: undertow /)
+    expect(help.stdout).toMatch(/\brun\b.*daemon/)
   })
 })
