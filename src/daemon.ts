@@ -13,7 +13,7 @@ import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
-import { displayUrl, errorText, FatalError, UsageError } from './errors.js'
+import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
@@ -70,21 +70,29 @@ export async function startDaemon(
   let engine: Engine | undefined
   let watcher: ChainWatcher | undefined
   let ws: WsConnection | undefined
+  // Startup steps retry transient failures (rate limits, dropped sockets, garbled answers) with
+  // backoff; a misconfiguration (wrong chain, wrong address) still fails at once.
+  const onRetry = (step: string, error: unknown, delayMs: number) =>
+    log.warn({ step, err: errorText(error), retryInMs: delayMs }, 'startup step failed transiently; retrying')
+  const retrying = <T>(step: string, fn: () => Promise<T>) => retryTransient(step, fn, { onRetry })
   if (config.rpcWs) {
-    ws = await createWsConnection(config.rpcWs, {
-      onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
-      onDisconnect: () =>
-        log.warn({ ws: displayUrl(config.rpcWs ?? '') }, 'WebSocket disconnected; reconnecting'),
-      onReconnect: () => {
-        metrics.reconnects.inc()
-        log.info('WebSocket reconnected; backfilling from the last processed block')
-        if (engine && watcher) {
-          engine
-            .catchUp(watcher)
-            .catch((error: unknown) => log.warn({ err: errorText(error) }, 'catch-up failed'))
-        }
-      },
-    }).catch((error: unknown) => {
+    const wsUrl = config.rpcWs
+    ws = await retrying('websocket', () =>
+      createWsConnection(wsUrl, {
+        onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
+        onDisconnect: () =>
+          log.warn({ ws: displayUrl(config.rpcWs ?? '') }, 'WebSocket disconnected; reconnecting'),
+        onReconnect: () => {
+          metrics.reconnects.inc()
+          log.info('WebSocket reconnected; backfilling from the last processed block')
+          if (engine && watcher) {
+            engine
+              .catchUp(watcher)
+              .catch((error: unknown) => log.warn({ err: errorText(error) }, 'catch-up failed'))
+          }
+        },
+      }),
+    ).catch((error: unknown) => {
       throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(config.rpcWs ?? '')}`, { cause: error })
     })
   }
@@ -93,9 +101,9 @@ export async function startDaemon(
   let restored: unknown
   const snapshot = loadSnapshot(config.dataDir, { strategy: config.strategy, chainId, market: target })
   if (snapshot.status === 'ok') {
-    const canonical = await client
-      .getBlock({ blockNumber: BigInt(snapshot.meta.blockNumber) })
-      .catch(() => undefined)
+    const canonical = await retrying('snapshot block', () =>
+      client.getBlock({ blockNumber: BigInt(snapshot.meta.blockNumber) }),
+    ).catch(() => undefined)
     if (canonical?.hash === snapshot.meta.blockHash) restored = snapshot.state
     else
       log.warn(
@@ -112,15 +120,16 @@ export async function startDaemon(
   const start = { fromBlock: config.target.fromBlock }
   let strategy: Strategy
   try {
-    strategy = await config.module.create({ client, log: strategyLog }, config.target.options, {
-      ...start,
-      restored,
-    })
+    strategy = await retrying('mirror', () =>
+      config.module.create({ client, log: strategyLog }, config.target.options, { ...start, restored }),
+    )
   } catch (error) {
     if (restored === undefined) throw error
     log.warn({ err: errorText(error) }, 'snapshot cannot be restored; rebuilding from logs')
     restored = undefined
-    strategy = await config.module.create({ client, log: strategyLog }, config.target.options, start)
+    strategy = await retrying('mirror', () =>
+      config.module.create({ client, log: strategyLog }, config.target.options, start),
+    )
   }
   const follower = createChainFollower({ client, strategy, log: log.child({ component: 'chain' }) })
   const snapshots = createSnapshotWriter(config.dataDir, (error) =>
@@ -140,7 +149,7 @@ export async function startDaemon(
     )
   }
   // OP-stack chains charge an L1 data fee per transaction: priced from the GasPriceOracle predeploy.
-  const l1Fee = await detectL1FeeOracle(client)
+  const l1Fee = await retrying('L1 fee oracle', () => detectL1FeeOracle(client))
   if (l1Fee) log.info('L1 data fee priced from the OP-stack GasPriceOracle')
   const executor = createExecutor({
     l1Fee,
@@ -165,7 +174,7 @@ export async function startDaemon(
     throw new UsageError(
       `cannot value gas on chain ${chainId}: the native token's price is unknown (set market.wrappedNative to the chain's wrapped native token)`,
     )
-  await executor.prepare()
+  await retrying('approvals', () => executor.prepare())
   const createdEngine = createEngine({
     strategy,
     sync: (header) => follower.sync(header),
@@ -195,7 +204,7 @@ export async function startDaemon(
   })
   watcher = createdWatcher
   await createdWatcher.ready
-  await createdEngine.catchUp(createdWatcher)
+  await retrying('catch-up', () => createdEngine.catchUp(createdWatcher))
   // A pull oracle's off-chain stream, when the strategy reads one: prices before they land.
   let prices: HermesStream | undefined
   const stream = strategy.priceStream?.()

@@ -33,6 +33,8 @@ export interface EngineSettings {
   rankingTipWei: bigint
   /** Accounts per block the differential check adds to those about to be liquidated (0: off). */
   crossCheckSample?: number
+  /** First delay before a failed block is retried (doubling, up to 5 s; default 200 ms). */
+  blockRetryBaseMs?: number
 }
 
 export interface EngineDeps {
@@ -223,21 +225,35 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  /**
+   * A failed block is retried at once with backoff (not one head late); a newer head that arrives
+   * meanwhile supersedes the retry, since syncing to it covers the failed block too.
+   */
+  function enqueueHead(header: BlockHeader, attempt: number) {
+    if (draining && executor.inFlightCount() === 0) return
+    if (attempt > 0 && lastSeen && lastSeen.number > header.number) return
+    if (attempt === 0 && (!lastSeen || header.number >= lastSeen.number)) lastSeen = header
+    chainQueue
+      .add(() => handleHead(header))
+      .catch((error: unknown) => {
+        metrics.eventErrors.inc({ type: 'block' })
+        const delay = Math.min(5_000, (settings.blockRetryBaseMs ?? 200) * 2 ** attempt)
+        log.error(
+          { err: errorText(error), block: header.number, retryInMs: delay },
+          'block handling failed; retrying',
+        )
+        const timer = setTimeout(() => enqueueHead(header, attempt + 1), delay)
+        timer.unref?.()
+      })
+  }
+  let lastSeen: BlockHeader | undefined
+
   const engine: Engine = {
     get lastHead() {
       return lastHead
     },
     onHead(header) {
-      if (draining && executor.inFlightCount() === 0) return
-      chainQueue
-        .add(() => handleHead(header))
-        .catch((error: unknown) => {
-          metrics.eventErrors.inc({ type: 'block' })
-          log.error(
-            { err: errorText(error), block: header.number },
-            'block handling failed; will catch up on the next head',
-          )
-        })
+      enqueueHead(header, 0)
     },
     onPendingTx(tx) {
       log.trace({ tx: tx.hash, to: tx.to }, 'pending transaction')

@@ -25,14 +25,53 @@ export class RetryableError extends UndertowError {
   override readonly name = 'RetryableError'
 }
 
+const TRANSIENT =
+  /HttpRequestError|WebSocketRequestError|TimeoutError|SocketClosedError|LimitExceededRpcError|InternalRpcError/
+/** JSON-RPC codes providers use for "slow down": -32005 (limit exceeded), -32007 (QuickNode), 429. */
+const RATE_LIMIT_CODES = new Set([-32005, -32007, 429])
+
+/**
+ * Whether an error is transient (worth retrying with backoff), classified once for the whole
+ * program: our own classes decide; otherwise viem's transport failures, found anywhere in the
+ * cause chain (a contract read wraps the HTTP error that caused it), and rate-limit codes.
+ */
 export function shouldRetry(error: unknown): boolean {
-  if (error instanceof RetryableError) return true
-  if (error instanceof UndertowError) return false
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
-  // viem's transport errors are classified by their class names, not by the node's message text.
-  return /HttpRequestError|WebSocketRequestError|TimeoutError|SocketClosedError|LimitExceededRpcError/.test(
-    text,
-  )
+  for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof RetryableError) return true
+    if (e instanceof UndertowError) return false
+    if (!(e instanceof Error)) break
+    if (TRANSIENT.test(e.name)) return true
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'number' && RATE_LIMIT_CODES.has(code)) return true
+  }
+  return false
+}
+
+/**
+ * Runs a step, retrying transient failures with exponential backoff (bounded); anything else, and
+ * the last transient failure, is thrown as it is. Startup goes through this, so a rate limit or a
+ * dropped socket never ends the process while a misconfiguration still fails at once.
+ */
+export async function retryTransient<T>(
+  step: string,
+  fn: () => Promise<T>,
+  options: {
+    attempts?: number
+    baseMs?: number
+    onRetry?: (step: string, error: unknown, delayMs: number) => void
+  } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 8
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (attempt >= attempts || !shouldRetry(error)) throw error
+      const delay = Math.min(10_000, (options.baseMs ?? 250) * 2 ** (attempt - 1))
+      options.onRetry?.(step, error, delay)
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
+  }
 }
 
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+(?::[^/\s@]*)?@)/gi

@@ -36,8 +36,11 @@ export function devChain(chainId: number, rpcUrl: string, wsUrl?: string): Chain
 export function httpClient(rpcUrl: string, chainId: number, onRequest?: () => void): PublicClient {
   return createPublicClient({
     chain: devChain(chainId, rpcUrl),
+    // viem retries 429/5xx/rate-limit codes and honours Retry-After; hosted nodes rate-limit in
+    // bursts, so allow a few more than its default (100 ms doubling: ~6 s in all).
     transport: http(rpcUrl, {
-      retryCount: 2,
+      retryCount: 6,
+      retryDelay: 100,
       ...(onRequest ? { onFetchRequest: () => void onRequest() } : {}),
     }),
     cacheTime: 0,

@@ -4,7 +4,7 @@
  */
 import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
-import { FatalError } from '../../src/errors.js'
+import { errorText, FatalError, RetryableError, shouldRetry } from '../../src/errors.js'
 import { aaveOracleAbi, addressesProviderAbi, erc20Abi, poolAbi } from './abi.js'
 import { wrappedNativeFor } from './nativeToken.js'
 import { classifySources, pollAdapters } from './priceSources.js'
@@ -47,6 +47,11 @@ export async function loadMarket(
       ...at,
     }),
   ]).catch((error: unknown) => {
+    // A node that failed to answer is not a wrong address: only a contract that does not answer is.
+    if (shouldRetry(error))
+      throw new RetryableError(`cannot read the PoolAddressesProvider ${provider}: ${errorText(error)}`, {
+        cause: error,
+      })
     throw new FatalError(`no Aave v3 PoolAddressesProvider at ${provider} (block ${params.blockNumber})`, {
       cause: error,
     })
@@ -74,7 +79,11 @@ export async function loadMarket(
     })
     .then(
       () => true,
-      () => false,
+      (error: unknown) => {
+        if (shouldRetry(error))
+          throw new RetryableError(`cannot probe the Pool's interface: ${errorText(error)}`, { cause: error })
+        return false
+      },
     )
   if (answersBitmaps !== rules.eModeBitmaps) {
     throw new FatalError(

@@ -215,4 +215,29 @@ describe('engine', () => {
     await engine.idle()
     expect(engine.lastHead?.number).toBe(2n)
   })
+
+  it('retries a failed block at once with backoff, not one head late', async () => {
+    const { strategy, plans } = fakeStrategy({ plan: () => [] })
+    let failures = 1
+    const synced: bigint[] = []
+    const engine = createEngine({
+      strategy,
+      sync: async (h: BlockHeader) => {
+        synced.push(h.number)
+        if (failures-- > 0) throw new Error('HTTP request failed. Status: 502')
+        return { changedAccounts: 0 }
+      },
+      executor: fakeExecutor().executor,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      settings: { ...settings, blockRetryBaseMs: 5 },
+    })
+    engine.onHead(header(7))
+    // No second head arrives: the block is handled anyway.
+    const deadline = Date.now() + 2_000
+    while (plans.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    expect(synced).toEqual([7n, 7n])
+    expect(plans.length).toBe(1)
+    expect(engine.lastHead?.number).toBe(7n)
+  })
 })

@@ -1,0 +1,107 @@
+/**
+ * The in-flight tracker with a scripted node: a receipt read that fails is not "no receipt", so a
+ * landed liquidation is booked once the read succeeds, never counted as lost; a cleanly missing
+ * receipt with the nonce used elsewhere is lost.
+ */
+import { type Hex, type PublicClient, TransactionReceiptNotFoundError } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { createTracker, type InFlight } from '../../../src/executor/tracker.js'
+import { createLogger } from '../../../src/logger.js'
+import { createMetrics } from '../../../src/metrics.js'
+import type { LiquidationEvent, Strategy } from '../../../src/types.js'
+import { header, opportunity } from '../../support/fakes.js'
+
+const HASH = `0x${'aa'.repeat(32)}` as Hex
+const ACCOUNT = '0x00000000000000000000000000000000000000b1'
+
+function setup(receipts: (() => unknown)[], mined: number) {
+  let reads = 0
+  const client = {
+    async getTransactionReceipt() {
+      const next = receipts[Math.min(reads++, receipts.length - 1)] as () => unknown
+      return next()
+    },
+  } as unknown as PublicClient
+  const event: LiquidationEvent = {
+    account: ACCOUNT,
+    liquidator: '0x00000000000000000000000000000000000000cc',
+    txHash: HASH,
+    blockNumber: 5n,
+    valueBase: 100n,
+    summary: 'x',
+    details: {},
+  }
+  const strategy = {
+    liquidationsIn: () => [event],
+    agrees: () => true,
+    nativePriceBase: () => 10n ** 8n,
+  } as unknown as Strategy
+  const metrics = createMetrics()
+  const tracker = createTracker({
+    client,
+    strategy,
+    log: createLogger('silent'),
+    metrics,
+    now: () => 0,
+    replaceAfterBlocks: 100,
+    maxFeePerGasWei: 10n ** 12n,
+    resend: async () => HASH,
+    minedNonce: async () => mined,
+    resyncNonce: async () => undefined,
+  })
+  const entry: InFlight = {
+    opportunity: opportunity(ACCOUNT, 100n),
+    nonce: 7,
+    gasLimit: 500_000n,
+    bid: { maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 10n ** 9n },
+    hashes: [HASH],
+    sentBlock: 4n,
+    submittedAt: 0,
+    budgetBase: 100n,
+  }
+  tracker.inFlight.set(ACCOUNT, entry)
+  return { tracker, metrics }
+}
+
+const receipt = {
+  status: 'success',
+  blockNumber: 5n,
+  gasUsed: 400_000n,
+  effectiveGasPrice: 10n ** 9n,
+  logs: [],
+}
+const total = async (counter: { get(): Promise<{ values: { value: number }[] }> }) =>
+  (await counter.get()).values.reduce((n, v) => n + v.value, 0)
+
+describe('tracker', () => {
+  it('a receipt read that fails once still books the inclusion, never a loss', async () => {
+    const { tracker, metrics } = setup(
+      [
+        () => {
+          throw new Error('HTTP request failed. Status: 502')
+        },
+        () => receipt,
+      ],
+      8, // the nonce is consumed: by our own transaction
+    )
+    await tracker.onBlock(header(5))
+    expect(tracker.inFlight.size).toBe(1)
+    expect(await total(metrics.lost)).toBe(0)
+    await tracker.onBlock(header(6))
+    expect(tracker.inFlight.size).toBe(0)
+    expect(tracker.records.map((r) => r.hash)).toEqual([HASH])
+    expect(await total(metrics.lost)).toBe(0)
+    expect(await total(metrics.inclusions)).toBe(1)
+  })
+
+  it('no receipt, read cleanly, with the nonce used elsewhere: lost', async () => {
+    const notFound = () => {
+      throw new TransactionReceiptNotFoundError({ hash: HASH })
+    }
+    const { tracker, metrics } = setup([notFound], 8)
+    await tracker.onBlock(header(5))
+    expect(tracker.inFlight.size).toBe(0)
+    expect(tracker.records).toEqual([])
+    expect(await total(metrics.lost)).toBe(1)
+  })
+})
