@@ -193,6 +193,7 @@ export async function startDaemon(
     },
   })
   engine = createdEngine
+  const blockTimeMs = (config.blockTimeSeconds ?? 12) * 1000
   const oracles = strategy.oracleAddresses()
   const createdWatcher = createChainWatcher({
     client,
@@ -201,6 +202,11 @@ export async function startDaemon(
     onHead: (header) => createdEngine.onHead(header),
     onPendingTx: (tx) => createdEngine.onPendingTx(tx),
     wantsPending: (to) => to !== null && oracles.has(to.toLowerCase()),
+    // A newHeads subscription silent for 3 block times while HTTP shows new blocks is replaced.
+    silence: {
+      checkMs: Math.min(4_000, Math.max(500, blockTimeMs)),
+      silentMs: () => 3 * blockTimeMs,
+    },
   })
   watcher = createdWatcher
   await createdWatcher.ready

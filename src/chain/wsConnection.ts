@@ -14,6 +14,8 @@ export interface WsConnection {
     onData: (result: unknown) => void,
   ): { ready: Promise<void>; unsubscribe(): void }
   readonly connected: boolean
+  /** Tears the socket down (a subscription went silent without closing): reconnect, resubscribe. */
+  reconnect(reason: string): void
   close(): Promise<void>
 }
 
@@ -173,6 +175,12 @@ export function createWsConnection(url: string, options: WsOptions = {}): Promis
       },
       get connected() {
         return socket?.readyState === WebSocket.OPEN
+      },
+      reconnect(reason) {
+        if (closed || !socket) return
+        options.onDisconnect?.(reason)
+        // 'close' runs the usual backoff and resubscription; onReconnect then triggers a backfill.
+        socket.terminate()
       },
       close: () =>
         new Promise<void>((done) => {

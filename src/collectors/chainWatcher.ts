@@ -16,6 +16,12 @@ export interface ChainWatcherParams {
   ws?: WsConnection | undefined
   log: Logger
   pollIntervalMs?: number
+  /**
+   * With a WebSocket: how often heads are also read over HTTP, and after how long without a head
+   * on the socket (while HTTP shows the chain moving) the subscription counts as silent and the
+   * socket is replaced. Heads read over HTTP are delivered too, so the head is kept meanwhile.
+   */
+  silence?: { checkMs: number; silentMs: () => number }
   onHead(header: BlockHeader): void
   onPendingTx(tx: PendingTx): void
   /** Cheap filter on `to` before a pending transaction is decoded or fetched. */
@@ -97,11 +103,41 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
   const unsubscribers: (() => void)[] = []
   const ready: Promise<void>[] = []
   let timer: NodeJS.Timeout | undefined
+  let stopped = false
 
   const latestHead = async () => fromBlock(await client.getBlock({ blockTag: 'latest' }))
 
   if (ws) {
-    const heads = ws.subscribe(['newHeads'], (result) => params.onHead(toHeader(result as RawHeader)))
+    let lastSocketHead = { number: -1n, at: now() }
+    const heads = ws.subscribe(['newHeads'], (result) => {
+      const header = toHeader(result as RawHeader)
+      lastSocketHead = { number: header.number, at: now() }
+      params.onHead(header)
+    })
+    const silence = params.silence
+    if (silence) {
+      // A subscription can go silent without its socket closing: only a second source can tell.
+      const check = async () => {
+        try {
+          const head = await latestHead()
+          if (head.number > lastSocketHead.number) {
+            params.onHead(head)
+            if (now() - lastSocketHead.at > silence.silentMs()) {
+              log.warn(
+                { socketHead: lastSocketHead.number.toString(), httpHead: head.number.toString() },
+                'newHeads subscription silent while the chain moves; resubscribing',
+              )
+              lastSocketHead = { number: lastSocketHead.number, at: now() }
+              ws.reconnect('silent subscription')
+            }
+          }
+        } catch (error) {
+          log.debug({ err: errorText(error) }, 'head check over HTTP failed')
+        }
+        if (!stopped) timer = setTimeout(check, silence.checkMs)
+      }
+      timer = setTimeout(check, silence.checkMs)
+    }
     const pending = ws.subscribe(['newPendingTransactions', true], (result) => {
       const seenAt = now()
       if (typeof result === 'string') {
@@ -135,6 +171,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
     latestHead,
     ready: Promise.all(ready).then(() => undefined),
     stop() {
+      stopped = true
       for (const unsubscribe of unsubscribers) unsubscribe()
       if (timer) clearTimeout(timer)
     },
