@@ -27,7 +27,18 @@ const fileSchema = z.strictObject({
   strategy: z.string().optional(),
   chainId: z.number().int().positive().optional(),
   devnet: z.string().optional(),
-  rpc: z.strictObject({ http: z.string().optional(), ws: z.string().optional() }).optional(),
+  /** One endpoint, or several: heads and pending transactions from all, reads from the healthiest. */
+  rpc: z
+    .union([
+      z.strictObject({ http: z.string().optional(), ws: z.string().optional() }),
+      z
+        .array(z.strictObject({ http: z.string(), ws: z.string().optional() }))
+        .min(1)
+        .max(8),
+    ])
+    .optional(),
+  /** An endpoint whose head lags the best one by more than this is demoted until it catches up. */
+  rpcMaxLagBlocks: z.number().int().min(1).max(1_000).optional(),
   /** The strategy's own section, validated by its module's schema once the strategy is known. */
   market: z.unknown().optional(),
   execution: z
@@ -70,6 +81,9 @@ export interface Config {
   chainId: number | undefined
   rpcHttp: string
   rpcWs: string | undefined
+  /** Endpoints after the first (config `rpc: [...]`). */
+  rpcExtra: { http: string; ws: string | undefined }[]
+  rpcMaxLagBlocks: number
   execution: {
     privateKeyEnv: string
     minProfitUsd: string
@@ -182,11 +196,14 @@ export function parseConfig(
     throw new UsageError(
       `the devnet ${devnetPath} runs ${devnetInfo.protocol}, but the strategy is ${strategy}`,
     )
+  const fileRpc = Array.isArray(file.rpc) ? file.rpc : file.rpc ? [file.rpc] : []
+  const firstRpc = fileRpc[0]
+  const rpcPath = Array.isArray(file.rpc) ? 'rpc.0' : 'rpc'
   const rpcHttp =
     flags.rpcHttp ??
     devnetFlag?.rpcUrl ??
     env.UNDERTOW_RPC_HTTP ??
-    resolveSecret(file.rpc?.http, env, 'rpc.http') ??
+    resolveSecret(firstRpc?.http, env, `${rpcPath}.http`) ??
     devnetFile?.rpcUrl
   if (!rpcHttp)
     throw new UsageError(
@@ -196,11 +213,19 @@ export function parseConfig(
     flags.rpcWs ??
     devnetFlag?.wsUrl ??
     env.UNDERTOW_RPC_WS ??
-    resolveSecret(file.rpc?.ws, env, 'rpc.ws') ??
+    resolveSecret(firstRpc?.ws, env, `${rpcPath}.ws`) ??
     devnetFile?.wsUrl
+  const rpcExtra = fileRpc.slice(1).map((e, i) => ({
+    http: resolveSecret(e.http, env, `rpc.${i + 1}.http`) as string,
+    ws: resolveSecret(e.ws, env, `rpc.${i + 1}.ws`),
+  }))
   for (const [name, value] of [
     ['RPC HTTP URL', rpcHttp],
     ['RPC WebSocket URL', rpcWs],
+    ...rpcExtra.flatMap((e, i) => [
+      [`RPC HTTP URL ${i + 2}`, e.http],
+      [`RPC WebSocket URL ${i + 2}`, e.ws],
+    ]),
   ] as const) {
     if (value !== undefined && !url.safeParse(value).success)
       throw new UsageError(`${name} is not an http(s):// or ws(s):// URL`)
@@ -248,6 +273,8 @@ export function parseConfig(
       devnetFile?.chainId,
     rpcHttp,
     rpcWs,
+    rpcExtra,
+    rpcMaxLagBlocks: file.rpcMaxLagBlocks ?? 3,
     execution: {
       privateKeyEnv: flags.privateKeyEnv ?? e.privateKeyEnv ?? 'UNDERTOW_PRIVATE_KEY',
       minProfitUsd: String(minProfitUsd),

@@ -6,15 +6,18 @@ import type { Server } from 'node:http'
 import { type Hex, type LocalAccount, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { connectHttp } from './chain/connect.js'
+import { createEndpointPool } from './chain/endpointPool.js'
 import { createFastClient } from './chain/fastClient.js'
 import { createChainFollower } from './chain/followChain.js'
 import { detectL1FeeOracle } from './chain/l1Fee.js'
+import { createRecentSet } from './chain/recentSet.js'
 import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
 import { createExecutor, type Executor } from './executor/executor.js'
+import { createBroadcastLane } from './executor/publicLane.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
 import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
@@ -64,9 +67,28 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const signer = loadSigner(config, env)
   const metrics = createMetrics()
-  const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId, () =>
+  const primary = await connectHttp(config.rpcHttp, config.chainId, () =>
     metrics.rpcRequests.inc({ transport: 'http' }),
   )
+  const chainId = primary.chainId
+  // Several endpoints: every one must be the same chain; reads then go through a failover pool.
+  for (const extra of config.rpcExtra) await connectHttp(extra.http, chainId)
+  const pool =
+    config.rpcExtra.length > 0
+      ? createEndpointPool({
+          urls: [config.rpcHttp, ...config.rpcExtra.map((e) => e.http)],
+          chainId,
+          maxLagBlocks: config.rpcMaxLagBlocks,
+          onRequest: () => metrics.rpcRequests.inc({ transport: 'http' }),
+          onError: (endpoint) => metrics.endpointErrors.inc({ endpoint }),
+          onDemotion: (endpoint, reason) => {
+            metrics.endpointDemoted.set({ endpoint }, reason ? 1 : 0)
+            if (reason) log.warn({ endpoint, reason }, 'RPC endpoint demoted')
+            else log.info({ endpoint }, 'RPC endpoint caught up; no longer demoted')
+          },
+        })
+      : undefined
+  const client = pool?.client ?? primary.client
   let engine: Engine | undefined
   let watcher: ChainWatcher | undefined
   let ws: WsConnection | undefined
@@ -95,6 +117,25 @@ export async function startDaemon(
     ).catch((error: unknown) => {
       throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(config.rpcWs ?? '')}`, { cause: error })
     })
+  }
+
+  /** Every further endpoint's WebSocket (heads and pending transactions are taken from all). */
+  const extraWs: (WsConnection | undefined)[] = []
+  for (const extra of config.rpcExtra) {
+    const url = extra.ws
+    extraWs.push(
+      url
+        ? await retrying('websocket', () =>
+            createWsConnection(url, {
+              onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
+              onDisconnect: () => log.warn({ ws: displayUrl(url) }, 'WebSocket disconnected; reconnecting'),
+              onReconnect: () => metrics.reconnects.inc(),
+            }),
+          ).catch((error: unknown) => {
+            throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(url)}`, { cause: error })
+          })
+        : undefined,
+    )
   }
 
   const target = config.target.id
@@ -150,11 +191,14 @@ export async function startDaemon(
   }
   // OP-stack chains charge an L1 data fee per transaction: priced from the GasPriceOracle predeploy.
   const l1Fee = await retrying('L1 fee oracle', () => detectL1FeeOracle(client))
+  const fastClient = createFastClient(client, ws)
   if (l1Fee) log.info('L1 data fee priced from the OP-stack GasPriceOracle')
   const executor = createExecutor({
     l1Fee,
     client,
-    fastClient: createFastClient(client, ws),
+    fastClient,
+    // Raw transactions go to every endpoint: the first to accept one returns its hash.
+    ...(pool ? { lane: createBroadcastLane([fastClient, ...pool.clients.slice(1)]) } : {}),
     account: signer,
     strategy,
     log: log.child({ component: 'executor' }),
@@ -195,19 +239,52 @@ export async function startDaemon(
   engine = createdEngine
   const blockTimeMs = (config.blockTimeSeconds ?? 12) * 1000
   const oracles = strategy.oracleAddresses()
-  const createdWatcher = createChainWatcher({
-    client,
-    ws,
-    log: log.child({ component: 'collector' }),
-    onHead: (header) => createdEngine.onHead(header),
-    onPendingTx: (tx) => createdEngine.onPendingTx(tx),
-    wantsPending: (to) => to !== null && oracles.has(to.toLowerCase()),
-    // A newHeads subscription silent for 3 block times while HTTP shows new blocks is replaced.
-    silence: {
-      checkMs: Math.min(4_000, Math.max(500, blockTimeMs)),
-      silentMs: () => 3 * blockTimeMs,
+  // One watcher per endpoint; the first to bring a head or a pending transaction wins, and the
+  // copies from the others are dropped. Each endpoint's heads also feed its health.
+  const seenHeads = createRecentSet(1_024)
+  const seenPending = createRecentSet(16_384)
+  const endpointWatchers = [
+    { http: pool?.clients[0] ?? client, ws },
+    ...config.rpcExtra.map((_, i) => ({ http: pool?.clients[i + 1] ?? client, ws: extraWs[i] })),
+  ].map((endpoint, i) =>
+    createChainWatcher({
+      client: endpoint.http,
+      ws: endpoint.ws,
+      log: log.child({ component: 'collector', endpoint: pool?.health[i]?.name ?? '0' }),
+      pollIntervalMs: Math.min(1_000, Math.max(250, blockTimeMs / 4)),
+      onHead: (header) => {
+        pool?.noteHead(i, header.number)
+        if (pool)
+          metrics.endpointHead.set({ endpoint: pool.health[i]?.name ?? String(i) }, Number(header.number))
+        if (seenHeads.add(header.hash)) createdEngine.onHead(header)
+      },
+      onPendingTx: (tx) => {
+        if (seenPending.add(tx.hash)) createdEngine.onPendingTx(tx)
+      },
+      wantsPending: (to) => to !== null && oracles.has(to.toLowerCase()),
+      // A newHeads subscription silent for 3 block times while HTTP shows new blocks is replaced.
+      silence: {
+        checkMs: Math.min(4_000, Math.max(500, blockTimeMs)),
+        silentMs: () => 3 * blockTimeMs,
+      },
+    }),
+  )
+  const createdWatcher: ChainWatcher = {
+    ready: Promise.all(endpointWatchers.map((w) => w.ready)).then(() => undefined),
+    stop: () => {
+      for (const w of endpointWatchers) w.stop()
     },
-  })
+    latestHead: async () => {
+      const block = await client.getBlock({ blockTag: 'latest' })
+      return {
+        number: block.number,
+        hash: block.hash,
+        parentHash: block.parentHash,
+        timestamp: block.timestamp,
+        baseFeePerGas: block.baseFeePerGas,
+      }
+    },
+  }
   watcher = createdWatcher
   await createdWatcher.ready
   await retrying('catch-up', () => createdEngine.catchUp(createdWatcher))
@@ -266,6 +343,7 @@ export async function startDaemon(
       prices?.close()
       clearInterval(watchdog)
       await ws?.close()
+      for (const extra of extraWs) await extra?.close()
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()))
     },
   }

@@ -87,6 +87,24 @@ export function createMetrics() {
       help: 'Off-chain price stream failures (down, garbage); planning falls back to on-chain prices',
       registers: [registry],
     }),
+    endpointHead: new Gauge({
+      name: 'undertow_rpc_endpoint_head',
+      help: 'Latest head each RPC endpoint has shown',
+      labelNames: ['endpoint'],
+      registers: [registry],
+    }),
+    endpointErrors: new Counter({
+      name: 'undertow_rpc_endpoint_errors_total',
+      help: 'Transient failures per RPC endpoint (the request failed over to the next)',
+      labelNames: ['endpoint'],
+      registers: [registry],
+    }),
+    endpointDemoted: new Gauge({
+      name: 'undertow_rpc_endpoint_demoted',
+      help: '1 while an RPC endpoint lags the best head by more than rpcMaxLagBlocks',
+      labelNames: ['endpoint'],
+      registers: [registry],
+    }),
     mirrorChecked: new Counter({
       name: 'undertow_mirror_checked_total',
       help: 'Accounts compared with the protocol view by the always-on differential check',

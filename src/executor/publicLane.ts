@@ -43,3 +43,21 @@ export function createPublicLane(client: Client): SubmissionLane {
     submit: (signed) => sendRawTransaction(client, { serializedTransaction: signed }),
   }
 }
+
+/**
+ * The same signed transaction to several endpoints at once (the public mempool, seen from each):
+ * the first to accept it gives the hash; it fails only when every endpoint refused.
+ */
+export function createBroadcastLane(clients: Client[]): SubmissionLane {
+  return {
+    name: 'public',
+    async submit(signed) {
+      const attempts = clients.map((client) => sendRawTransaction(client, { serializedTransaction: signed }))
+      try {
+        return await Promise.any(attempts)
+      } catch (error) {
+        throw (error as AggregateError).errors?.[0] ?? error
+      }
+    },
+  }
+}

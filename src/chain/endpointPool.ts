@@ -1,0 +1,113 @@
+/**
+ * Several RPC endpoints as one: reads and log queries go to the healthiest endpoint (not demoted,
+ * fewest recent errors, lowest latency) and fail over to the next on a transient error; an endpoint
+ * whose head lags the best one by more than `maxLagBlocks` is demoted until it catches up. Heads
+ * are reported per endpoint by whoever watches them (its subscription or its polls).
+ */
+import { createPublicClient, custom, http, type PublicClient } from 'viem'
+import { displayUrl, shouldRetry } from '../errors.js'
+import { devChain } from './rpc.js'
+
+export interface EndpointHealth {
+  /** A label for logs and metrics: index and host, never the path or a token. */
+  readonly name: string
+  head: bigint
+  latencyMs: number
+  /** Recent transient errors (decays on success). */
+  errors: number
+  demoted: string | undefined
+}
+
+export interface EndpointPool {
+  /** The failover client: what the daemon reads and fetches logs with. */
+  readonly client: PublicClient
+  /** One direct client per endpoint, in configuration order. */
+  readonly clients: PublicClient[]
+  readonly health: EndpointHealth[]
+  /** An endpoint saw this head; demotion follows from the heads of all of them. */
+  noteHead(index: number, head: bigint): void
+}
+
+type Request = (args: { method: string; params?: unknown }) => Promise<unknown>
+
+export function createEndpointPool(params: {
+  urls: string[]
+  chainId: number
+  maxLagBlocks: number
+  onRequest?: (endpoint: string) => void
+  onError?: (endpoint: string) => void
+  onDemotion?: (endpoint: string, reason: string | undefined) => void
+  now?: () => number
+}): EndpointPool {
+  const now = params.now ?? (() => performance.now())
+  const chain = devChain(params.chainId, params.urls[0] as string)
+  const health: EndpointHealth[] = params.urls.map((url, i) => ({
+    name: `${i}:${displayUrl(url)}`,
+    head: 0n,
+    latencyMs: 0,
+    errors: 0,
+    demoted: undefined,
+  }))
+  const clients = params.urls.map((url) =>
+    createPublicClient({ chain, transport: http(url, { retryCount: 6, retryDelay: 100 }), cacheTime: 0 }),
+  )
+  // The failover path retries once per endpoint; the next endpoint is the retry.
+  const requests: Request[] = params.urls.map(
+    (url) => http(url, { retryCount: 1, retryDelay: 100 })({ chain }).request as unknown as Request,
+  )
+  const score = (h: EndpointHealth) => (h.demoted ? 1e9 : 0) + h.errors * 1e4 + h.latencyMs
+  const order = () =>
+    health
+      .map((h, i) => ({ h, i }))
+      .sort((a, b) => score(a.h) - score(b.h))
+      .map(({ i }) => i)
+
+  const request: Request = async (args) => {
+    const indices = order()
+    let lastError: unknown
+    for (const [k, i] of indices.entries()) {
+      const h = health[i] as EndpointHealth
+      const started = now()
+      params.onRequest?.(h.name)
+      try {
+        const result = await (requests[i] as Request)(args)
+        h.latencyMs = h.latencyMs === 0 ? now() - started : h.latencyMs * 0.8 + (now() - started) * 0.2
+        h.errors *= 0.9
+        return result
+      } catch (error) {
+        lastError = error
+        // The same answer everywhere (a revert, bad params): no failover.
+        if (!shouldRetry(error) || k === indices.length - 1) throw error
+        h.errors += 1
+        params.onError?.(h.name)
+      }
+    }
+    throw lastError
+  }
+
+  const client = createPublicClient({
+    chain,
+    transport: custom({ request }, { retryCount: 2, retryDelay: 200 }),
+    cacheTime: 0,
+  })
+
+  return {
+    client,
+    clients,
+    health,
+    noteHead(index, head) {
+      const h = health[index]
+      if (!h || head <= h.head) return
+      h.head = head
+      const best = health.reduce((m, x) => (x.head > m ? x.head : m), 0n)
+      for (const x of health) {
+        const lag = best - x.head
+        const demoted = lag > BigInt(params.maxLagBlocks) ? `lags ${lag} blocks` : undefined
+        if (demoted !== x.demoted) {
+          x.demoted = demoted
+          params.onDemotion?.(x.name, demoted)
+        }
+      }
+    },
+  }
+}
