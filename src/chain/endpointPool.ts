@@ -99,7 +99,8 @@ export function createEndpointPool(params: {
       const h = health[index]
       if (!h || head <= h.head) return
       h.head = head
-      const best = health.reduce((m, x) => (x.head > m ? x.head : m), 0n)
+      let best = 0n
+      for (const x of health) if (x.head > best) best = x.head
       for (const x of health) {
         const lag = best - x.head
         const demoted = lag > BigInt(params.maxLagBlocks) ? `lags ${lag} blocks` : undefined
