@@ -2,7 +2,7 @@
  * A fault-injecting proxy in front of a node, for tests: loopback HTTP and WebSocket, every fault
  * by rate and seeded, every injection counted by kind.
  *
- * HTTP: added latency, stalls, 429 with Retry-After, JSON-RPC rate-limit errors (-32005), 500 and
+ * HTTP: added latency, dropped connections, stalls, 429 with Retry-After, JSON-RPC rate-limit errors (-32005), 500 and
  * 502 pages, truncated and garbled bodies, and a node that lags N blocks behind (eth_blockNumber and
  * "latest" answered from the past). WebSocket: latency, cuts, and subscriptions that go silent
  * without closing (notifications dropped for a while, the socket left open).
@@ -14,6 +14,8 @@ import { createRandom } from '../../src/devnet/random.js'
 
 export interface ChaosFaults {
   latencyMs?: [number, number]
+  /** The connection is dropped without an answer. */
+  drop?: number
   stall?: { rate: number; ms: number }
   http429?: { rate: number; retryAfterSeconds: number }
   rpcRateLimit?: number
@@ -97,6 +99,11 @@ export async function startChaosProxy(
   const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
     const latency = between(faults.latencyMs)
     if (latency > 0) await sleep(latency)
+    if (roll(faults.drop)) {
+      count('drop')
+      req.socket.destroy()
+      return
+    }
     if (faults.stall && roll(faults.stall.rate)) {
       count('stall')
       await sleep(faults.stall.ms)

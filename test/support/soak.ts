@@ -21,6 +21,7 @@ import { openProfitable } from './daemonChecks.js'
 
 export const EVERY_FAULT: ChaosFaults = {
   latencyMs: [0, 50],
+  drop: 0.01,
   stall: { rate: 0.01, ms: 1_500 },
   http429: { rate: 0.15, retryAfterSeconds: 1 },
   rpcRateLimit: 0.03,
