@@ -3,6 +3,7 @@
 import { buildExposureIndex, exposedAccounts } from '../strategies/aave-v3/exposure.js'
 import { createMarketView, userAccountData } from '../strategies/aave-v3/math.js'
 import type { MarketState } from '../strategies/aave-v3/state.js'
+import { record } from './figures.js'
 import { syntheticMarket } from './syntheticMarket.js'
 
 function median(values: number[]): number {
@@ -45,8 +46,8 @@ export function benchMirror(accounts = 100_000, rounds = 7): string[] {
     }
     incremental.push(performance.now() - start)
   }
-  const f = median(full)
-  const i = median(incremental)
+  const f = record('mirror_full_100k_ms', median(full))
+  const i = record('mirror_exposed_100k_ms', median(incremental))
   // The same accounts under the v3.6 rules (directed rounding, v3.4 compounding).
   const v36 = { ...market, poolRevision: 10n }
   const full36: number[] = []

@@ -2,6 +2,7 @@
  * Perps: a full re-evaluation of 100k clearinghouse accounts across 3 markets (health of every
  * account and the exact liquidation quote of every liquidatable one), after an ETH price move.
  */
+
 import { createRandom } from '../src/devnet/random.js'
 import {
   BANDS,
@@ -13,6 +14,7 @@ import {
 import { accountHealth, pricesOf, WAD } from '../strategies/xmargin-perps/math.js'
 import { planPerps } from '../strategies/xmargin-perps/plan.js'
 import type { AccountState, PerpsState } from '../strategies/xmargin-perps/state.js'
+import { record } from './figures.js'
 
 const BPS = 10_000n
 const FEED_PRICE: Record<string, bigint> = { ETH: 3000n, BTC: 60000n, USDC: 1n, SOL: 150n }
@@ -110,7 +112,7 @@ export function benchPerps(count = 100_000, rounds = 5): string[] {
     for (const a of state.accounts.values())
       if (accountHealth(state, a, prices, 1_001n).maintenanceMargin > 0n) open++
   times.sort((a, b) => a - b)
-  const median = times[Math.floor(times.length / 2)] ?? 0
+  const median = record('perps_full_reeval_100k_ms', times[Math.floor(times.length / 2)] ?? 0)
   return [
     `perps full re-evaluation: ${count} accounts across 3 markets (${open} with positions), health + exact liquidation quotes`,
     `  ${median.toFixed(1)} ms median of ${rounds} (${Math.round((count / median) * 1000)} accounts/s, ${liquidatable} liquidatable in the last round)`,

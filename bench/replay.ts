@@ -7,6 +7,7 @@ import { replay } from '../src/backtest/replay.js'
 import { createLogger } from '../src/logger.js'
 import { aaveV3 } from '../strategies/aave-v3/index.js'
 import { generateHistory } from '../test/support/history.js'
+import { record } from './figures.js'
 
 export async function benchReplay(): Promise<string[]> {
   const history = await generateHistory({ accounts: 60, emptyBlocks: 1120, pruneHistory: true })
@@ -44,6 +45,7 @@ export async function benchReplay(): Promise<string[]> {
       rankingTipWei: 10n ** 9n,
     })
     const ms = performance.now() - started
+    record('replay_blocks_per_s', (report.blocks / ms) * 1000)
     return [
       `backtest replay: ${report.blocks} blocks, ${dataset.logs.length} logs, ${accounts} accounts, ${report.liquidations.length} real liquidations, ${report.episodes.length} opportunities`,
       `  replay ${ms.toFixed(0)} ms = ${((report.blocks / ms) * 1000).toFixed(0)} blocks/s (recording from the node took ${(recordMs / 1000).toFixed(1)} s)`,

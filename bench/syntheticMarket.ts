@@ -98,6 +98,6 @@ export function syntheticMarket(accounts: number, seed = 1): MarketState {
     adapters: new Map(),
     nativeAsset: addr(0x1000 + DEVNET_RESERVES.findIndex((r) => r.symbol === 'WETH')),
     accounts: positions,
-    block: { number: 1n, hash: '0x00', timestamp: 1_700_000_600n },
+    block: { number: 1n, hash: `0x${'00'.repeat(32)}`, timestamp: 1_700_000_600n },
   }
 }

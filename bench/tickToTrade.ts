@@ -18,6 +18,7 @@ import { createLogger } from '../src/logger.js'
 import { aaveDevnet, fundAccount, startAaveDevnet } from '../strategies/aave-v3/devnet/index.js'
 import { executePlan, seededAccount } from '../strategies/aave-v3/devnet/seedAccounts.js'
 import { registry } from '../strategies/index.js'
+import { record } from './figures.js'
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -99,6 +100,9 @@ export async function benchTickToTrade(events = 220): Promise<string[]> {
     const after = (await daemon.metrics.rpcRequests.get()).values.reduce((sum, v) => sum + v.value, 0)
     const landed = daemon.executor.records.filter((r) => r.predicted).length
     await daemon.stop(5_000)
+    record('tick_to_trade_p50_ms', percentile(samples, 50))
+    record('tick_to_trade_p99_ms', percentile(samples, 99))
+    record('rpc_calls_per_block', (after - before) / idleBlocks)
     return [
       `tick-to-trade: pending oracle tx received → signed liquidation sent, ${samples.length} events (${landed} backruns landed)`,
       `  p50 ${percentile(samples, 50).toFixed(2)} ms   p99 ${percentile(samples, 99).toFixed(2)} ms   max ${Math.max(...samples).toFixed(2)} ms`,

@@ -77,7 +77,7 @@ export function createEngine(deps: EngineDeps): Engine {
   let blockTimeMs = settings.blockTimeMs
   let intervalsSeen = 0
   let draining = false
-  let blocksSinceSnapshot = 0
+  let persistedAt: bigint | undefined
   let unhealthy = ''
   /** Oracle updates seen pending since the last head, in arrival order: planned together. */
   let pendingOracle: PredictedPrice[] = []
@@ -197,6 +197,7 @@ export function createEngine(deps: EngineDeps): Engine {
     lastHead = header
     lastHeadAt = now()
     metrics.headBlock.set(Number(header.number))
+    metrics.headLagBlocks.set(Number((newestSeen ?? header.number) - header.number))
     metrics.stageSeconds.observe({ stage: 'sync' }, (now() - started) / 1000)
     await executor.onBlock(header)
     if (draining) return
@@ -219,34 +220,56 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     dispatch(header)
     crossCheck(opportunities.map((o) => o.account))
-    if (deps.persist && ++blocksSinceSnapshot >= settings.snapshotEveryBlocks) {
-      blocksSinceSnapshot = 0
+    // By chain distance, not by heads handled: coalesced heads still count.
+    persistedAt ??= header.number
+    if (deps.persist && header.number - persistedAt >= BigInt(settings.snapshotEveryBlocks)) {
+      persistedAt = header.number
       deps.persist()
     }
   }
 
   /**
-   * A failed block is retried at once with backoff (not one head late); a newer head that arrives
-   * meanwhile supersedes the retry, since syncing to it covers the failed block too.
+   * Heads coalesce: while a block is being handled, later heads only replace the one waiting, so the
+   * newest wins and the engine never builds a backlog (the chain follower still syncs every skipped
+   * block's logs; they are just not planned one by one). A failed block is retried at once with
+   * backoff; a newer head that arrives meanwhile supersedes the retry.
    */
+  let waiting: BlockHeader | undefined
+  let scheduled = false
+  let newestSeen: bigint | undefined
   function enqueueHead(header: BlockHeader, attempt: number) {
     if (draining && executor.inFlightCount() === 0) return
-    if (attempt > 0 && lastSeen && lastSeen.number > header.number) return
-    if (attempt === 0 && (!lastSeen || header.number >= lastSeen.number)) lastSeen = header
+    // A retry of a block that a newer handled head already covered would look like a reorg.
+    if (attempt > 0 && lastHead && lastHead.number >= header.number) return
+    if (newestSeen === undefined || header.number > newestSeen) newestSeen = header.number
+    if (!waiting || header.number >= waiting.number) waiting = header
+    else return
+    if (scheduled) {
+      metrics.headsCoalesced.inc()
+      return
+    }
+    scheduled = true
+    let handling: BlockHeader | undefined
     chainQueue
-      .add(() => handleHead(header))
+      .add(async () => {
+        scheduled = false
+        handling = waiting
+        waiting = undefined
+        if (handling) await handleHead(handling)
+      })
       .catch((error: unknown) => {
         metrics.eventErrors.inc({ type: 'block' })
         const delay = Math.min(5_000, (settings.blockRetryBaseMs ?? 200) * 2 ** attempt)
         log.error(
-          { err: errorText(error), block: header.number, retryInMs: delay },
+          { err: errorText(error), block: handling?.number, retryInMs: delay },
           'block handling failed; retrying',
         )
-        const timer = setTimeout(() => enqueueHead(header, attempt + 1), delay)
+        const failed = handling
+        if (!failed) return
+        const timer = setTimeout(() => enqueueHead(failed, attempt + 1), delay)
         timer.unref?.()
       })
   }
-  let lastSeen: BlockHeader | undefined
 
   const engine: Engine = {
     get lastHead() {

@@ -105,6 +105,16 @@ export function createMetrics() {
       labelNames: ['endpoint'],
       registers: [registry],
     }),
+    headsCoalesced: new Counter({
+      name: 'undertow_heads_coalesced_total',
+      help: 'Heads superseded by a newer one before they were handled (synced, not planned one by one)',
+      registers: [registry],
+    }),
+    headLagBlocks: new Gauge({
+      name: 'undertow_head_lag_blocks',
+      help: 'Blocks between the newest head seen and the last one handled',
+      registers: [registry],
+    }),
     mirrorChecked: new Counter({
       name: 'undertow_mirror_checked_total',
       help: 'Accounts compared with the protocol view by the always-on differential check',

@@ -2,7 +2,15 @@
  * The running xmargin-perps strategy: the clearinghouse mirror behind the core's Strategy
  * interface. Plans at stored, pending or streamed prices; verifies against accountHealth.
  */
-import { decodeEventLog, decodeFunctionData, getAddress, type Hex, type PublicClient, parseAbi } from 'viem'
+import {
+  type Address,
+  decodeEventLog,
+  decodeFunctionData,
+  getAddress,
+  type Hex,
+  type PublicClient,
+  parseAbi,
+} from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import type { ChainLog } from '../../src/chain/types.js'
 import { FatalError, UsageError } from '../../src/errors.js'
@@ -82,6 +90,54 @@ export async function createPerpsStrategy(
     { block: state.block.number, accounts: state.accounts.size },
     start.restored ? 'mirror restored' : 'mirror built from logs',
   )
+
+  let rotation: string[] = []
+  let rotationAt = 0
+  /** The mirror's health of these accounts (computed first, before any await) against accountHealth. */
+  const compareWithChain = async (accounts: string[]): Promise<VerifyResult> => {
+    const c = needClient('verify the mirror')
+    const blockNumber = state.block.number
+    const prices = pricesOf(state)
+    if (!prices) throw new FatalError('no prices for the mirror')
+    const mirrored = accounts.map((key) => {
+      const a = state.accounts.get(key)
+      if (!a) throw new FatalError(`account ${key} is not in the mirror`)
+      return accountHealth(state, a, prices, state.block.timestamp)
+    })
+    const results = await readMany(
+      c,
+      accounts.map((a) => ({
+        address: state.clearinghouse,
+        abi: clearinghouseAbi,
+        functionName: 'accountHealth',
+        args: [a],
+      })),
+      { multicallAddress: options.multicallAddress, blockNumber },
+    )
+    const mismatches: VerifyResult['mismatches'] = []
+    accounts.forEach((key, i) => {
+      const chain = results[i]
+      if (chain instanceof Error || !Array.isArray(chain))
+        throw chain instanceof Error ? chain : new FatalError('accountHealth returned no tuple')
+      const mirror = mirrored[i] as ReturnType<typeof accountHealth>
+      const fields = [
+        ['netValue', mirror.netValue],
+        ['maintenanceMargin', mirror.maintenanceMargin],
+        ['initialMargin', mirror.initialMargin],
+      ] as const
+      fields.forEach(([field, value], f) => {
+        const onChain = chain[f] as bigint
+        if (value !== onChain)
+          mismatches.push({
+            account: getAddress(key),
+            field,
+            mirror: value.toString(),
+            chain: onChain.toString(),
+          })
+      })
+    })
+    return { blockNumber, checked: accounts.length, mismatches }
+  }
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<PerpsLiquidationEventDetails>[] => {
     const out: LiquidationEvent<PerpsLiquidationEventDetails>[] = []
@@ -261,45 +317,73 @@ export async function createPerpsStrategy(
       }
     },
     snapshot: () => state,
-    async verify(): Promise<VerifyResult> {
-      const c = needClient('verify the mirror')
-      const accounts = [...state.accounts.keys()]
-      const results = await readMany(
-        c,
-        accounts.map((a) => ({
+    verify: () => compareWithChain([...state.accounts.keys()]),
+    async crossCheck({ include, sample }) {
+      const chosen = new Set(include.map((a) => a.toLowerCase()))
+      if (sample > 0) {
+        if (rotation.length === 0 || rotationAt >= rotation.length) {
+          rotation = [...state.accounts.keys()]
+          rotationAt = 0
+        }
+        const end = Math.min(rotation.length, rotationAt + sample)
+        for (; rotationAt < end; rotationAt++) chosen.add(rotation[rotationAt] as string)
+      }
+      return compareWithChain([...chosen].filter((a) => state.accounts.has(a)))
+    },
+    async resync(accounts) {
+      const c = needClient('resync accounts')
+      const blockNumber = state.block.number
+      const keys = accounts.map((a) => a.toLowerCase() as Address)
+      const calls = keys.flatMap((account) => [
+        {
           address: state.clearinghouse,
           abi: clearinghouseAbi,
-          functionName: 'accountHealth',
-          args: [a],
+          functionName: 'settlementBalanceOf',
+          args: [account],
+        },
+        ...state.collaterals.map((col) => ({
+          address: state.clearinghouse,
+          abi: clearinghouseAbi,
+          functionName: 'balanceOf',
+          args: [account, BigInt(col.assetId)],
         })),
-        { multicallAddress: options.multicallAddress, blockNumber: state.block.number },
-      )
-      const prices = pricesOf(state)
-      const mismatches: VerifyResult['mismatches'] = []
-      accounts.forEach((key, i) => {
-        const chain = results[i]
-        if (chain instanceof Error || !Array.isArray(chain))
-          throw chain instanceof Error ? chain : new Error('bad result')
-        const a = state.accounts.get(key)
-        if (!a || !prices) throw new Error('no prices for the mirror')
-        const mirror = accountHealth(state, a, prices, state.block.timestamp)
-        const fields = [
-          ['netValue', mirror.netValue],
-          ['maintenanceMargin', mirror.maintenanceMargin],
-          ['initialMargin', mirror.initialMargin],
-        ] as const
-        fields.forEach(([field, value], f) => {
-          const onChain = chain[f] as bigint
-          if (value !== onChain)
-            mismatches.push({
-              account: getAddress(key),
-              field,
-              mirror: value.toString(),
-              chain: onChain.toString(),
+        ...state.markets.map((m) => ({
+          address: state.clearinghouse,
+          abi: clearinghouseAbi,
+          functionName: 'getPosition',
+          args: [account, BigInt(m.marketId)],
+        })),
+      ])
+      const results = await readMany(c, calls, { multicallAddress: options.multicallAddress, blockNumber })
+      const failed = results.find((r) => r instanceof Error)
+      if (failed) throw failed
+      if (state.block.number !== blockNumber)
+        throw new FatalError('the mirror moved while accounts were resynced')
+      const per = 1 + state.collaterals.length + state.markets.length
+      keys.forEach((account, k) => {
+        const row = results.slice(k * per, (k + 1) * per)
+        const balances = new Map<number, bigint>()
+        state.collaterals.forEach((col, i) => {
+          const amount = row[1 + i] as bigint
+          if (amount !== 0n) balances.set(col.assetId, amount)
+        })
+        const positions = new Map<number, { size: bigint; openNotional: bigint; entryFundingIndex: bigint }>()
+        state.markets.forEach((m, i) => {
+          const p = row[1 + state.collaterals.length + i] as {
+            size: bigint
+            openNotional: bigint
+            entryFundingIndex: bigint
+          }
+          if (p.size !== 0n)
+            positions.set(m.marketId, {
+              size: p.size,
+              openNotional: p.openNotional,
+              entryFundingIndex: p.entryFundingIndex,
             })
         })
+        state.accounts.set(account, { balances, settlement: row[0] as bigint, positions })
       })
-      return { blockNumber: state.block.number, checked: accounts.length, mismatches }
+      log.info({ accounts: keys.length, block: blockNumber }, 'accounts resynced from the chain')
     },
     describe: () =>
       `xmargin-perps clearinghouse ${state.clearinghouse} (${state.markets.map((m) => m.symbol).join(', ')}; collateral ${state.collaterals.map((c) => c.symbol).join(', ')})`,

@@ -12,6 +12,7 @@ import { registry } from '../../strategies/index.js'
 import { pythAbi } from '../../strategies/xmargin-perps/abi.js'
 import type { PerpsDevnetAddresses } from '../../strategies/xmargin-perps/devnet/index.js'
 import type { PerpsLiquidationDetails } from '../../strategies/xmargin-perps/plan.js'
+import type { PerpsStrategy } from '../../strategies/xmargin-perps/strategy.js'
 
 let run: DemoRun | undefined
 afterAll(async () => run?.stop())
@@ -106,5 +107,19 @@ describe('undertow daemon on xmargin-perps', () => {
     expect(landed.price).toBe(service.feed('ETH')?.price)
     expect((await daemon.strategy.verify()).mismatches).toEqual([])
     expect((await daemon.metrics.priceStreamUpdates.get()).values[0]?.value).toBeGreaterThan(0)
+    // The always-on differential check ran against accountHealth and never disagreed ...
+    expect((await daemon.metrics.mirrorChecked.get()).values[0]?.value ?? 0).toBeGreaterThan(0)
+    expect((await daemon.metrics.mirrorMismatches.get()).values[0]?.value ?? 0).toBe(0)
+    // ... and an account gone wrong in the mirror is found and resynced from the chain.
+    const state = (daemon.strategy as PerpsStrategy).state()
+    const [key, account] =
+      [...state.accounts].find(([, a]) => a.settlement !== 0n || a.balances.size > 0) ?? []
+    if (!key || !account) throw new Error('no funded account')
+    account.settlement += 10n ** 6n
+    expect((await daemon.strategy.verify()).mismatches.length).toBeGreaterThan(0)
+    expect(await until(async () => (await daemon.strategy.verify()).mismatches.length === 0, 30_000)).toBe(
+      true,
+    )
+    expect((await daemon.metrics.mirrorMismatches.get()).values[0]?.value ?? 0).toBeGreaterThan(0)
   })
 })

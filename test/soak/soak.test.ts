@@ -6,7 +6,16 @@ describe('soak', () => {
   it('loses nothing behind every fault for 3 minutes', async () => {
     const figures = await runSoak({ minutes: Number(process.env.SOAK_MINUTES ?? 3) })
     console.log(formatSoak(figures))
-    for (const kind of ['drop', 'http429', 'http502', 'rpcRateLimit', 'truncated', 'garbled', 'wsCut', 'wsSilence'])
+    for (const kind of [
+      'drop',
+      'http429',
+      'http502',
+      'rpcRateLimit',
+      'truncated',
+      'garbled',
+      'wsCut',
+      'wsSilence',
+    ])
       expect(figures.faults[kind] ?? 0, kind).toBeGreaterThan(0)
     expect(figures.liquidations).toBeGreaterThan(0)
     expect(figures.openAfter).toBe(0)

@@ -58,6 +58,7 @@ describe('engine', () => {
   it('handles heads in order: sync, then plan, then executes best first', async () => {
     const t = setup(() => [opportunity('k1', 5n), opportunity('k2', 9n), opportunity('k3', 1n)])
     t.engine.onHead(header(10))
+    await t.engine.idle()
     t.engine.onHead(header(11))
     await t.engine.idle()
     expect(t.synced).toEqual([10n, 11n])
@@ -181,8 +182,10 @@ describe('engine', () => {
 
   it('persists every snapshotEveryBlocks heads and on drain; after draining it takes no new heads', async () => {
     const t = setup(() => [opportunity('k1', 5n)])
-    for (const n of [1, 2, 3, 4, 5]) t.engine.onHead(header(n))
-    await t.engine.idle()
+    for (const n of [1, 2, 3, 4, 5]) {
+      t.engine.onHead(header(n))
+      await t.engine.idle()
+    }
     expect(t.persisted()).toBe(2)
     await t.engine.drain(1_000)
     expect(t.persisted()).toBe(3)
@@ -239,5 +242,38 @@ describe('engine', () => {
     expect(synced).toEqual([7n, 7n])
     expect(plans.length).toBe(1)
     expect(engine.lastHead?.number).toBe(7n)
+  })
+
+  it('coalesces heads that arrive while a block is handled: the newest wins, nothing backs up', async () => {
+    const { strategy, plans } = fakeStrategy({ plan: () => [] })
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const synced: bigint[] = []
+    const metrics = createMetrics()
+    const engine = createEngine({
+      strategy,
+      sync: async (h: BlockHeader) => {
+        synced.push(h.number)
+        if (h.number === 1n) await gate
+        return { changedAccounts: 0 }
+      },
+      executor: fakeExecutor().executor,
+      log: createLogger('silent'),
+      metrics,
+      settings,
+    })
+    engine.onHead(header(1))
+    await new Promise((r) => setTimeout(r, 0))
+    for (let n = 2; n <= 9; n++) engine.onHead(header(n)) // a 250 ms chain while block 1 is slow
+    release()
+    await engine.idle()
+    // Block 1, then straight to 9: the follower syncs 2–8's logs inside 9's sync; planned twice.
+    expect(synced).toEqual([1n, 9n])
+    expect(plans).toHaveLength(2)
+    expect(engine.lastHead?.number).toBe(9n)
+    expect((await metrics.headsCoalesced.get()).values[0]?.value).toBe(7)
+    expect((await metrics.headLagBlocks.get()).values[0]?.value).toBe(0)
   })
 })
