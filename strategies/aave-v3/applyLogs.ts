@@ -33,6 +33,8 @@ export interface ApplyResult {
   movedPrices: Set<string>
   /** Reserves whose index or configuration changed. */
   touchedReserves: Set<number>
+  /** Reserves whose risk configuration changed (health depends on it, not only on time). */
+  configuredReserves: Set<number>
   reloadNeeded: string[]
   /** Set after a reload found another Pool or revision: the mirror must be rebuilt from logs. */
   rebuildNeeded?: string
@@ -41,7 +43,13 @@ export interface ApplyResult {
 }
 
 export function emptyResult(): ApplyResult {
-  return { touchedAccounts: new Set(), movedPrices: new Set(), touchedReserves: new Set(), reloadNeeded: [] }
+  return {
+    touchedAccounts: new Set(),
+    movedPrices: new Set(),
+    touchedReserves: new Set(),
+    configuredReserves: new Set(),
+    reloadNeeded: [],
+  }
 }
 
 const UPGRADED = toEventSelector(proxyAbi[0])
@@ -398,6 +406,7 @@ function applyConfiguratorLog(market: MarketState, log: ChainLog, result: ApplyR
       return
   }
   result.touchedReserves.add(reserve.id)
+  result.configuredReserves.add(reserve.id)
 }
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'

@@ -70,12 +70,23 @@ export function planLiquidations(
   market: MarketState,
   exposure: ExposureIndex | undefined,
   params: PlanParams,
+  subset: {
+    /** Evaluate only these accounts (the block planner's candidates). */
+    only?: Iterable<string>
+    /** Each evaluated account's health factor and whether it yielded an opportunity. */
+    onEvaluated?: (key: string, healthFactor: bigint, planned: boolean) => void
+  } = {},
 ): AaveOpportunity[] {
   const { timestamp, predicted, gasPriceWei } = params
   // Adapter prices at the planned block's time, and pending answers carried through their adapters.
   const prices = pricesAt(market, timestamp, predicted?.prices)
   let candidates: Iterable<[string, AccountPosition]> = market.accounts
-  if (predicted) {
+  if (subset.only) {
+    candidates = [...subset.only].flatMap((key) => {
+      const p = market.accounts.get(key)
+      return p ? [[key, p] as [string, AccountPosition]] : []
+    })
+  } else if (predicted) {
     if (exposure) {
       const moved = assetsMovedBy(market, predicted.prices.keys())
       candidates = [...exposedAccounts(market, exposure, moved)].flatMap((key) => {
@@ -90,12 +101,19 @@ export function planLiquidations(
   const out: AaveOpportunity[] = []
   // Probes value what the simulation moved at the prices planned with, even after the mirror moves on.
   const plannedPrices = new Map(prices)
+  const evaluated = subset.onEvaluated
   for (const [key, position] of candidates) {
     if (position.config === 0n) continue
     const data = userAccountData(view, position)
-    if (data.healthFactor >= view.rules.liquidationThresholdHf) continue
+    if (data.healthFactor >= view.rules.liquidationThresholdHf) {
+      evaluated?.(key, data.healthFactor, false)
+      continue
+    }
     const [first] = liquidationQuotes(view, position, data)
-    if (!first) continue
+    if (!first) {
+      evaluated?.(key, data.healthFactor, false)
+      continue
+    }
     // v3.0: the call names an exact debtToCover; where the collateral cap applied, that amount runs
     // the contract's uncapped path and can seize a unit less, so quote exactly what the call will do.
     // v3.3+: the Pool's maximum is sent as type(uint256).max (an exact amount could leave dust).
@@ -107,8 +125,12 @@ export function planLiquidations(
         : collateralId !== undefined && debtId !== undefined
           ? quoteLiquidation(view, position, data, collateralId, debtId, first.callDebtToCover)
           : undefined
-    if (!best) continue
+    if (!best) {
+      evaluated?.(key, data.healthFactor, false)
+      continue
+    }
     const account = key as Address
+    evaluated?.(key, data.healthFactor, true)
     const net = best.bonusBase - gasCostBase
     const symbol = (asset: Address) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
     out.push({
@@ -150,9 +172,13 @@ export function planLiquidations(
       detectedAt: (params.now ?? (() => performance.timeOrigin + performance.now()))(),
     })
   }
-  return out.sort((a, b) =>
-    a.netProfitBase > b.netProfitBase ? -1 : a.netProfitBase < b.netProfitBase ? 1 : 0,
-  )
+  return out.sort(byNetProfit)
+}
+
+/** Best first; equal profits by key, so any two planners that agree return the same order. */
+export function byNetProfit(a: AaveOpportunity, b: AaveOpportunity): number {
+  if (a.netProfitBase !== b.netProfitBase) return a.netProfitBase > b.netProfitBase ? -1 : 1
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
 }
 
 /** The base-currency price of 1 native token (1e18 wei): its wrapped token's price; 0 when unknown. */

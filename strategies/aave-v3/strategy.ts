@@ -12,6 +12,7 @@ import type { Logger } from '../../src/logger.js'
 import type { LiquidationEvent, Opportunity, PredictedPrice, Strategy } from '../../src/types.js'
 import { poolAbi } from './abi.js'
 import { accountReports } from './accountReport.js'
+import { createBlockPlanner } from './blockPlanner.js'
 import { applyBlocks, buildMirror, followedEvents, watchedAddresses } from './buildMirror.js'
 import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
 import type { MarketAddresses } from './loadMarket.js'
@@ -89,6 +90,7 @@ export async function createAaveV3Strategy(
   let exposure: ExposureIndex = buildExposureIndex(market)
   let rotation: string[] = []
   let rotationAt = 0
+  const planner = createBlockPlanner()
   const rules = () => marketRules(market)
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
@@ -163,17 +165,25 @@ export async function createAaveV3Strategy(
       if (result.reloadNeeded.length > 0) {
         if (client) exposure = buildExposureIndex(market)
         else log.warn({ block: head.number }, 'configuration changed in an offline replay; not reloaded')
+        planner.markAll()
       } else {
         for (const key of result.touchedAccounts) indexAccount(exposure, key, market.accounts.get(key))
       }
+      // What the next block plan must look at again (the rest cannot have crossed: blockPlanner.ts).
+      planner.markDirty(result.touchedAccounts)
       const moved =
-        result.movedPrices.size > 0 ? exposedAccounts(market, exposure, result.movedPrices).size : 0
-      return { changedAccounts: result.touchedAccounts.size + moved }
+        result.movedPrices.size > 0
+          ? exposedAccounts(market, exposure, result.movedPrices)
+          : new Set<string>()
+      planner.markDirty(moved)
+      for (const id of result.configuredReserves) planner.markDirty(exposure.byReserve.get(id) ?? [])
+      return { changedAccounts: result.touchedAccounts.size + moved.size }
     },
     checkpoint: () => structuredClone(market),
     restoreCheckpoint(checkpoint) {
       market = structuredClone(checkpoint as MarketState)
       exposure = buildExposureIndex(market)
+      planner.markAll()
     },
     async rebuild(head) {
       market = (
@@ -184,9 +194,13 @@ export async function createAaveV3Strategy(
         })
       ).market
       exposure = buildExposureIndex(market)
+      planner.markAll()
     },
 
-    plan: (params) => planLiquidations(market, exposure, params),
+    // A pending update: the exposed accounts at the predicted prices. A block: only what can have
+    // changed (blockPlanner.ts), with the same result as planning every account.
+    plan: (params) =>
+      params.predicted ? planLiquidations(market, exposure, params) : planner.plan(market, params),
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined

@@ -1,0 +1,189 @@
+/**
+ * Per-block planning that re-evaluates only what can have changed, with the same result as planning
+ * every account (a property test holds it to that). Candidates at a block:
+ * - accounts marked dirty since the last plan: positions that changed, accounts exposed to a price
+ *   that moved or to a reserve whose configuration changed (everything, after a reload);
+ * - every account currently liquidatable (its amounts accrue and the gas price moves);
+ * - accounts whose health accrual alone could have brought to 1 by now. Interest only lowers health
+ *   through debt, which grows no faster than e^(r·t) at the highest borrow rate r of any reserve, so
+ *   an account at health h cannot reach 1 before ln(h)/r seconds; it waits in a time-ordered heap
+ *   until then. The bound uses a rate cap above every reserve's current rate; a reserve whose rate
+ *   goes past it raises the cap and reschedules everyone.
+ * Index updates alone need nothing: they materialize accrual the bound already covers.
+ */
+import type { AaveOpportunity, PlanParams } from './plan.js'
+import { byNetProfit, planLiquidations } from './plan.js'
+import type { MarketState } from './state.js'
+
+const RAY = 1e27
+const SECONDS_PER_YEAR = 365 * 24 * 3600
+/** The floor of the rate cap: 100% a year. */
+const MIN_RATE_CAP = 1.0 / SECONDS_PER_YEAR
+
+/** A binary min-heap of (due time, account). */
+class DueHeap {
+  private items: { at: bigint; key: string }[] = []
+  get size() {
+    return this.items.length
+  }
+  push(at: bigint, key: string) {
+    const items = this.items
+    items.push({ at, key })
+    let i = items.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if ((items[parent] as { at: bigint }).at <= (items[i] as { at: bigint }).at) break
+      ;[items[parent], items[i]] = [
+        items[i] as { at: bigint; key: string },
+        items[parent] as { at: bigint; key: string },
+      ]
+      i = parent
+    }
+  }
+  peek() {
+    return this.items[0]
+  }
+  pop() {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length > 0 && last) {
+      items[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < items.length && (items[l] as { at: bigint }).at < (items[m] as { at: bigint }).at) m = l
+        if (r < items.length && (items[r] as { at: bigint }).at < (items[m] as { at: bigint }).at) m = r
+        if (m === i) break
+        ;[items[m], items[i]] = [
+          items[i] as { at: bigint; key: string },
+          items[m] as { at: bigint; key: string },
+        ]
+        i = m
+      }
+    }
+    return top
+  }
+  clear() {
+    this.items = []
+  }
+}
+
+export interface BlockPlanner {
+  markDirty(keys: Iterable<string>): void
+  /** After a reload, a rollback or a rebuild: everything is a candidate once. */
+  markAll(): void
+  plan(market: MarketState, params: PlanParams): AaveOpportunity[]
+  /** Candidates evaluated by the last plan (for the bench and tests). */
+  readonly lastEvaluated: number
+}
+
+/** The fastest any debt in the market grows, per second: reserve rates and (v3.0) every account's own stable rate. */
+function maxBorrowRatePerSecond(market: MarketState): number {
+  let max = 0n
+  let stable = false
+  for (const r of market.reserves.values()) {
+    if (r.variableBorrowRate > max) max = r.variableBorrowRate
+    if (r.stableBorrowRate > max) max = r.stableBorrowRate
+    stable ||= r.stableBorrowingEnabled
+  }
+  if (stable)
+    for (const p of market.accounts.values())
+      for (const d of p.stable?.values() ?? []) if (d.rate > max) max = d.rate
+  return Number(max) / RAY / SECONDS_PER_YEAR
+}
+
+export function createBlockPlanner(): BlockPlanner {
+  let all = true
+  const dirty = new Set<string>()
+  const liquidatable = new Map<string, AaveOpportunity>()
+  const due = new DueHeap()
+  /** The latest scheduled time per account: older heap entries for it are stale. */
+  const dueAt = new Map<string, bigint>()
+  let rateCap = MIN_RATE_CAP
+  let lastEvaluated = 0
+
+  const schedule = (key: string, healthFactor: bigint, now: bigint) => {
+    // No debt: nothing accrues against it; a position change will mark it dirty.
+    if (healthFactor >= 2n ** 255n) {
+      dueAt.delete(key)
+      return
+    }
+    const h = Number(healthFactor) / 1e18
+    // Below 1 but not liquidatable (a grace period, dust): every block. The float only delays an
+    // exact evaluation, conservatively (a second early, never late).
+    const seconds = h <= 1 ? 0 : Math.floor(Math.log(h) / rateCap) - 1
+    const at = now + BigInt(Math.max(0, seconds))
+    dueAt.set(key, at)
+    due.push(at, key)
+  }
+
+  return {
+    markDirty(keys) {
+      if (all) return
+      for (const key of keys) dirty.add(key)
+    },
+    markAll() {
+      all = true
+    },
+    get lastEvaluated() {
+      return lastEvaluated
+    },
+    plan(market, params) {
+      const maxRate = maxBorrowRatePerSecond(market)
+      if (maxRate > rateCap) {
+        rateCap = Math.max(maxRate * 2, rateCap * 2)
+        all = true
+      }
+      let candidates: Set<string> | undefined
+      if (all) {
+        liquidatable.clear()
+        due.clear()
+        dueAt.clear()
+      } else {
+        candidates = new Set(dirty)
+        for (const key of liquidatable.keys()) candidates.add(key)
+        for (let top = due.peek(); top && top.at <= params.timestamp; top = due.peek()) {
+          due.pop()
+          if (dueAt.get(top.key) === top.at) {
+            dueAt.delete(top.key)
+            candidates.add(top.key)
+          }
+        }
+      }
+      all = false
+      dirty.clear()
+      lastEvaluated = candidates?.size ?? market.accounts.size
+      const evaluatedKeys = candidates ?? market.accounts.keys()
+      const healthy: [string, bigint][] = []
+      const planned = planLiquidations(
+        market,
+        undefined,
+        { ...params, predicted: undefined },
+        {
+          only: evaluatedKeys,
+          onEvaluated: (key, healthFactor, yielded) => {
+            if (!yielded) healthy.push([key, healthFactor])
+          },
+        },
+      )
+      const plannedKeys = new Set<string>()
+      for (const o of planned) {
+        liquidatable.set(o.key, o)
+        plannedKeys.add(o.key)
+        dueAt.delete(o.key)
+      }
+      for (const [key, healthFactor] of healthy) {
+        liquidatable.delete(key)
+        schedule(key, healthFactor, params.timestamp)
+      }
+      // Candidates that no longer have a position (repaid, gone) leave the set too.
+      if (candidates)
+        for (const key of candidates)
+          if (!plannedKeys.has(key) && !market.accounts.get(key)?.config) liquidatable.delete(key)
+      return [...liquidatable.values()].sort(byNetProfit)
+    },
+  }
+}
