@@ -3,11 +3,20 @@
 import { createRandom } from '../src/devnet/random.js'
 import { DEVNET_EMODES, DEVNET_RESERVES } from '../strategies/aave-v3/devnet/marketSpec.js'
 import { RAY } from '../strategies/aave-v3/fixedPoint.js'
+import { createMarketView, userAccountData } from '../strategies/aave-v3/math.js'
 import type { AccountPosition, MarketState, ReserveState } from '../strategies/aave-v3/state.js'
 
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as `0x${string}`
 
-export function syntheticMarket(accounts: number, seed = 1): MarketState {
+/**
+ * `healthy`: debts rescaled so health factors follow a live market's shape (about 1% below 1, 4%
+ * within 1–1.05, the rest spread to 4) instead of the raw random portfolios (a third underwater).
+ */
+export function syntheticMarket(
+  accounts: number,
+  seed = 1,
+  options: { healthy?: boolean } = {},
+): MarketState {
   const random = createRandom(seed)
   const reserves = new Map<string, ReserveState>()
   const prices = new Map<string, bigint>()
@@ -84,7 +93,7 @@ export function syntheticMarket(accounts: number, seed = 1): MarketState {
     }
     positions.set(addr(0x100000 + i), p)
   }
-  return {
+  const market: MarketState = {
     pool: addr(1),
     addressesProvider: addr(2),
     oracle: addr(3),
@@ -99,5 +108,21 @@ export function syntheticMarket(accounts: number, seed = 1): MarketState {
     nativeAsset: addr(0x1000 + DEVNET_RESERVES.findIndex((r) => r.symbol === 'WETH')),
     accounts: positions,
     block: { number: 1n, hash: `0x${'00'.repeat(32)}`, timestamp: 1_700_000_600n },
+  }
+  if (options.healthy) rescaleDebts(market, random)
+  return market
+}
+
+function rescaleDebts(market: MarketState, random: () => number) {
+  const view = createMarketView(market, market.block.timestamp)
+  for (const p of market.accounts.values()) {
+    const hf = userAccountData(view, p).healthFactor
+    if (hf >= 2n ** 255n || hf === 0n) continue
+    const u = random()
+    const target = u < 0.01 ? 0.9 + random() * 0.1 : u < 0.05 ? 1 + random() * 0.05 : 1.05 + random() * 2.95
+    // debt × (hf / target): health becomes the target (up to rounding).
+    const num = BigInt(Math.round((Number(hf) / 1e18) * 1e9))
+    const den = BigInt(Math.round(target * 1e9))
+    p.scaledDebt = p.scaledDebt.map((d) => (d === undefined ? d : (d * num) / den))
   }
 }

@@ -3,12 +3,13 @@
  * oracle update, at predicted prices), ranked by expected net bonus. Shared by the daemon and the
  * backtest, so both decide with the same code.
  */
-import { type Address, encodeFunctionData, formatUnits } from 'viem'
+import { type Address, encodeFunctionData, formatUnits, getAbiItem, type Hex, toFunctionSelector } from 'viem'
 import type { Opportunity, PredictedPrice, ProfitProbe } from '../../src/types.js'
 import { erc20Abi, poolAbi } from './abi.js'
 import { type ExposureIndex, exposedAccounts } from './exposure.js'
 import { MAX_UINT256 } from './fixedPoint.js'
 import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
+import { type FloatBalances, floatView, healthEstimate, SAFETY } from './prefilter.js'
 import { assetsMovedBy, pricesAt } from './priceSources.js'
 import type { AccountPosition, MarketState } from './state.js'
 
@@ -43,6 +44,31 @@ export function valueAt(
   return reserve ? (amount * (prices.get(key) ?? 0n)) / 10n ** BigInt(reserve.decimals) : 0n
 }
 
+/** The accounts' positions, lazily (a tick walks tens of thousands: no intermediate arrays). */
+function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<[string, AccountPosition]> {
+  for (const key of keys) {
+    const p = market.accounts.get(key)
+    if (p) yield [key, p]
+  }
+}
+
+const LIQUIDATION_CALL = toFunctionSelector(getAbiItem({ abi: poolAbi, name: 'liquidationCall' }))
+const word = (hex: string) => hex.toLowerCase().replace(/^0x/, '').padStart(64, '0')
+
+/**
+ * liquidationCall(collateral, debt, user, debtToCover, receiveAToken = false), ABI-encoded by hand:
+ * five static words (viem's encoder costs more than the quote for a tick's hundreds of accounts;
+ * a unit test holds this to it).
+ */
+export function liquidationCallData(
+  collateral: Address,
+  debt: Address,
+  user: Address,
+  debtToCover: bigint,
+): Hex {
+  return `${LIQUIDATION_CALL}${word(collateral)}${word(debt)}${word(user)}${debtToCover.toString(16).padStart(64, '0')}${'0'.repeat(64)}`
+}
+
 /** The liquidator's balances of both assets, read around the call: collateral in, debt out. */
 export function balanceProbes(
   market: MarketState,
@@ -75,6 +101,10 @@ export function planLiquidations(
     only?: Iterable<string>
     /** Each evaluated account's health factor and whether it yielded an opportunity. */
     onEvaluated?: (key: string, healthFactor: bigint, planned: boolean) => void
+    /** Evaluate every candidate exactly, without the float prefilter (to test the prefilter). */
+    exact?: boolean
+    /** Float copies of the balances, kept by the strategy: the prefilter then needs no bigint work. */
+    floats?: FloatBalances | undefined
   } = {},
 ): AaveOpportunity[] {
   const { timestamp, predicted, gasPriceWei } = params
@@ -82,18 +112,12 @@ export function planLiquidations(
   const prices = pricesAt(market, timestamp, predicted?.prices)
   let candidates: Iterable<[string, AccountPosition]> = market.accounts
   if (subset.only) {
-    candidates = [...subset.only].flatMap((key) => {
-      const p = market.accounts.get(key)
-      return p ? [[key, p] as [string, AccountPosition]] : []
-    })
-  } else if (predicted) {
-    if (exposure) {
-      const moved = assetsMovedBy(market, predicted.prices.keys())
-      candidates = [...exposedAccounts(market, exposure, moved)].flatMap((key) => {
-        const p = market.accounts.get(key)
-        return p ? [[key, p] as [string, AccountPosition]] : []
-      })
-    }
+    candidates = withPositions(market, subset.only)
+  } else if (predicted && exposure) {
+    candidates = withPositions(
+      market,
+      exposedAccounts(market, exposure, assetsMovedBy(market, predicted.prices.keys())),
+    )
   }
   const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)
@@ -102,8 +126,12 @@ export function planLiquidations(
   // Probes value what the simulation moved at the prices planned with, even after the mirror moves on.
   const plannedPrices = new Map(prices)
   const evaluated = subset.onEvaluated
+  // Clearly healthy accounts are skipped on a float estimate; whoever wants their exact health
+  // (the block planner schedules by it) evaluates every candidate.
+  const fv = subset.exact || evaluated ? undefined : floatView(view)
   for (const [key, position] of candidates) {
     if (position.config === 0n) continue
+    if (fv && (subset.floats?.estimate(fv, key) ?? healthEstimate(fv, position)) > SAFETY) continue
     const data = userAccountData(view, position)
     if (data.healthFactor >= view.rules.liquidationThresholdHf) {
       evaluated?.(key, data.healthFactor, false)
@@ -143,11 +171,7 @@ export function planLiquidations(
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: {
         to: market.pool,
-        data: encodeFunctionData({
-          abi: poolAbi,
-          functionName: 'liquidationCall',
-          args: [best.collateralAsset, best.debtAsset, account, best.callDebtToCover, false],
-        }),
+        data: liquidationCallData(best.collateralAsset, best.debtAsset, account, best.callDebtToCover),
         value: 0n,
       },
       probes: balanceProbes(market, plannedPrices, [best.collateralAsset, best.debtAsset]),

@@ -19,6 +19,7 @@ import type { MarketAddresses } from './loadMarket.js'
 import { createMarketView, marketRules, userAccountData } from './math.js'
 import { decodeOracleAnswer } from './oracleDecode.js'
 import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NAME, valueAt } from './plan.js'
+import { FloatBalances } from './prefilter.js'
 import { adapterFeedAddresses, feedKeysFor } from './priceSources.js'
 import { resyncAccounts } from './resync.js'
 import type { MarketState } from './state.js'
@@ -52,6 +53,14 @@ function checkRestored(state: unknown): MarketState {
       `the saved Aave mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
     )
   return parsed.state
+}
+
+function buildFloats(market: MarketState): FloatBalances {
+  let reserves = 0
+  for (const r of market.reserves.values()) reserves = Math.max(reserves, r.id + 1)
+  const floats = new FloatBalances(reserves)
+  for (const [key, position] of market.accounts) floats.set(key, position)
+  return floats
 }
 
 export async function createAaveV3Strategy(
@@ -91,6 +100,8 @@ export async function createAaveV3Strategy(
   let rotation: string[] = []
   let rotationAt = 0
   const planner = createBlockPlanner()
+  /** Float copies of every account's balances for the tick prefilter (refreshed as accounts change). */
+  let floats = buildFloats(market)
   const rules = () => marketRules(market)
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
@@ -171,6 +182,8 @@ export async function createAaveV3Strategy(
       }
       // What the next block plan must look at again (the rest cannot have crossed: blockPlanner.ts).
       planner.markDirty(result.touchedAccounts)
+      if (result.reloadNeeded.length > 0) floats = buildFloats(market)
+      else for (const key of result.touchedAccounts) floats.set(key, market.accounts.get(key))
       const moved =
         result.movedPrices.size > 0
           ? exposedAccounts(market, exposure, result.movedPrices)
@@ -183,6 +196,7 @@ export async function createAaveV3Strategy(
     restoreCheckpoint(checkpoint) {
       market = structuredClone(checkpoint as MarketState)
       exposure = buildExposureIndex(market)
+      floats = buildFloats(market)
       planner.markAll()
     },
     async rebuild(head) {
@@ -194,13 +208,16 @@ export async function createAaveV3Strategy(
         })
       ).market
       exposure = buildExposureIndex(market)
+      floats = buildFloats(market)
       planner.markAll()
     },
 
     // A pending update: the exposed accounts at the predicted prices. A block: only what can have
     // changed (blockPlanner.ts), with the same result as planning every account.
     plan: (params) =>
-      params.predicted ? planLiquidations(market, exposure, params) : planner.plan(market, params),
+      params.predicted
+        ? planLiquidations(market, exposure, params, { floats })
+        : planner.plan(market, params),
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined

@@ -5,9 +5,10 @@
  */
 import { encodeAbiParameters, encodeFunctionData, parseAbi, toFunctionSelector } from 'viem'
 import { describe, expect, it } from 'vitest'
+import { poolAbi } from '../../strategies/aave-v3/abi.js'
 import { wrappedNativeFor } from '../../strategies/aave-v3/nativeToken.js'
 import { decodeOracleAnswer } from '../../strategies/aave-v3/oracleDecode.js'
-import { nativePrice } from '../../strategies/aave-v3/plan.js'
+import { liquidationCallData, nativePrice } from '../../strategies/aave-v3/plan.js'
 import {
   type AdapterModel,
   type AdapterSource,
@@ -129,6 +130,25 @@ describe('the native gas token', () => {
     expect(nativePrice(m, m.prices)).toBe(0n)
     m.nativeAsset = String(wrappedNativeFor(43114)).toLowerCase()
     expect(nativePrice(m, m.prices)).toBe(25_00000000n)
+  })
+})
+
+describe('liquidationCall calldata', () => {
+  it('the hand encoder equals viem’s ABI encoder', () => {
+    const args = [
+      '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
+      '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48',
+      '0x00000000000000000000000000000000DeaDBeef',
+    ] as const
+    for (const amount of [0n, 1n, 123_456_789n, 2n ** 256n - 1n]) {
+      expect(liquidationCallData(args[0], args[1], args[2], amount)).toBe(
+        encodeFunctionData({
+          abi: poolAbi,
+          functionName: 'liquidationCall',
+          args: [args[0], args[1], args[2], amount, false],
+        }),
+      )
+    }
   })
 })
 

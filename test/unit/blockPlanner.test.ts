@@ -10,6 +10,7 @@ import { createBlockPlanner } from '../../strategies/aave-v3/blockPlanner.js'
 import { buildExposureIndex, exposedAccounts, indexAccount } from '../../strategies/aave-v3/exposure.js'
 import { marketRules, normalizedDebt, normalizedIncome } from '../../strategies/aave-v3/math.js'
 import { type AaveOpportunity, planLiquidations } from '../../strategies/aave-v3/plan.js'
+import { FloatBalances } from '../../strategies/aave-v3/prefilter.js'
 
 const RAY = 10n ** 27n
 const summary = (list: AaveOpportunity[]) =>
@@ -106,6 +107,33 @@ describe('block planner', () => {
         },
       ),
       { numRuns: 150 },
+    )
+  })
+
+  it('the float prefilter never changes a plan (v3.0 and v3.6 rules, any prices, any time)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 50, max: 150 }), { minLength: 6, maxLength: 6 }),
+        fc.integer({ min: 0, max: 365 * 86_400 }),
+        (seed, v36, moves, seconds) => {
+          const market = syntheticMarket(1_000, seed, { healthy: seed % 2 === 0 })
+          if (v36) market.poolRevision = 10n
+          ;[...market.reserves.values()].forEach((r, i) => {
+            const asset = r.asset.toLowerCase()
+            market.prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(moves[i] ?? 100)) / 100n)
+          })
+          const params = { timestamp: market.block.timestamp + BigInt(seconds), gasPriceWei: 10n ** 9n }
+          const exact = summary(planLiquidations(market, undefined, params, { exact: true }))
+          expect(summary(planLiquidations(market, undefined, params))).toEqual(exact)
+          // And with the strategy's float copies of the balances.
+          const floats = new FloatBalances(market.reserves.size)
+          for (const [key, position] of market.accounts) floats.set(key, position)
+          expect(summary(planLiquidations(market, undefined, params, { floats }))).toEqual(exact)
+        },
+      ),
+      { numRuns: 200 },
     )
   })
 

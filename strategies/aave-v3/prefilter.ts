@@ -1,0 +1,189 @@
+/**
+ * A float64 estimate of an account's health factor, to skip the exact bigint evaluation of accounts
+ * that are clearly healthy. It only ever skips: an account estimated within SAFETY of the threshold
+ * (or one the estimate does not model: stable debt) is evaluated exactly,
+ * and nothing is planned or sent on the estimate. (v3.0 eMode price sources are modelled too.) Float error is ~1e-15 relative and the contracts'
+ * rounding at most a base unit or two per value, far inside the margin for any account worth
+ * liquidating.
+ */
+import type { MarketView } from './math.js'
+import type { AccountPosition } from './state.js'
+
+/** Health above 1.0001 (estimated) is not evaluated exactly. */
+export const SAFETY = 1.0001
+
+export interface FloatView {
+  /** Per reserve id: collateral value per scaled unit (× LT), debt value per scaled unit. */
+  collateral: Float64Array
+  debt: Float64Array
+  /** Collateral that counts (a non-zero threshold, or a version where zero still counts). */
+  counts: Uint8Array
+  masks: bigint[]
+  eModes: Map<number, { collateral: Float64Array; debt: Float64Array; sourcePriced: boolean; bitmap: bigint }>
+  stableDebt: boolean
+}
+
+export function floatView(view: MarketView): FloatView {
+  const n = view.reserves.length
+  const collateral = new Float64Array(n)
+  const debt = new Float64Array(n)
+  const counts = new Uint8Array(n)
+  const masks: bigint[] = []
+  for (let id = 0; id < n; id++) {
+    masks[id] = 3n << BigInt(2 * id)
+    const reserve = view.reserves[id]
+    if (!reserve) continue
+    const perUnit = Number(view.price[id] ?? 0n) / Number(view.unit[id] ?? 1n) / 1e27
+    counts[id] = reserve.liquidationThreshold !== 0n || !view.rules.collateralNeedsThreshold ? 1 : 0
+    collateral[id] =
+      ((counts[id] as number) *
+        perUnit *
+        Number(view.income[id] ?? 0n) *
+        Number(reserve.liquidationThreshold)) /
+      1e4
+    debt[id] = perUnit * Number(view.debtIndex[id] ?? 0n)
+  }
+  const eModes = new Map<
+    number,
+    { collateral: Float64Array; debt: Float64Array; sourcePriced: boolean; bitmap: bigint }
+  >()
+  for (const [id, e] of view.eModes) {
+    const c = new Float64Array(n)
+    const d = new Float64Array(n)
+    for (let r = 0; r < n; r++) {
+      const reserve = view.reserves[r]
+      if (!reserve) continue
+      const inCategory = ((e.collateralBitmap >> BigInt(r)) & 1n) === 1n
+      const lt = inCategory ? e.liquidationThreshold : reserve.liquidationThreshold
+      // v3.0: a category's price source prices its members, collateral and debt alike.
+      const price = inCategory && e.sourcePrice !== 0n ? e.sourcePrice : (view.price[r] ?? 0n)
+      const perUnit = Number(price) / Number(view.unit[r] ?? 1n) / 1e27
+      c[r] = ((counts[r] as number) * perUnit * Number(view.income[r] ?? 0n) * Number(lt)) / 1e4
+      d[r] = perUnit * Number(view.debtIndex[r] ?? 0n)
+    }
+    eModes.set(id, { collateral: c, debt: d, sourcePriced: e.sourcePrice !== 0n, bitmap: e.collateralBitmap })
+  }
+  return { collateral, debt, counts, masks, eModes, stableDebt: view.rules.stableDebt }
+}
+
+/** The estimated health factor (Infinity without debt), or -Infinity where only the exact one will do. */
+export function healthEstimate(fv: FloatView, position: AccountPosition): number {
+  if (fv.stableDebt && position.stable && position.stable.size > 0) return Number.NEGATIVE_INFINITY
+  let collateralRate = fv.collateral
+  let debtRate = fv.debt
+  if (position.eMode !== 0) {
+    const e = fv.eModes.get(position.eMode)
+    if (!e) return Number.NEGATIVE_INFINITY
+    collateralRate = e.collateral
+    debtRate = e.debt
+  }
+  const config = position.config
+  let coll = 0
+  let debt = 0
+  const n = fv.masks.length
+  // Up to 26 reserves the bitmap fits a float exactly: bit tests without bigint arithmetic.
+  const small = n <= 26 ? Number(config) : undefined
+  for (let id = 0; id < n; id++) {
+    let borrowing: boolean
+    let collateral: boolean
+    if (small !== undefined) {
+      const bits = Math.floor(small / 4 ** id) % 4
+      if (bits === 0) continue
+      borrowing = (bits & 1) === 1
+      collateral = bits >= 2
+    } else {
+      const bits = config & (fv.masks[id] as bigint)
+      if (bits === 0n) continue
+      borrowing = ((bits >> BigInt(2 * id)) & 1n) === 1n
+      collateral = bits >> BigInt(2 * id + 1) === 1n
+    }
+    if (collateral) {
+      const scaled = position.scaledCollateral[id]
+      if (scaled) coll += Number(scaled) * (collateralRate[id] as number)
+    }
+    if (borrowing) {
+      const scaled = position.scaledDebt[id]
+      if (scaled) debt += Number(scaled) * (debtRate[id] as number)
+    }
+  }
+  return debt === 0 ? Number.POSITIVE_INFINITY : coll / debt
+}
+
+/**
+ * Every account's scaled balances as floats, in one typed array (slot × reserve), kept current by
+ * the strategy for the accounts each block touched: a price tick then estimates tens of thousands of
+ * healths without a single bigint operation. Stable debt is flagged and always evaluated exactly.
+ */
+export class FloatBalances {
+  private slots = new Map<string, number>()
+  private collateral: Float64Array
+  private debt: Float64Array
+  private eMode: Int32Array
+  private exactOnly: Uint8Array
+  private capacity: number
+  constructor(private readonly reserves: number) {
+    this.capacity = 1024
+    this.collateral = new Float64Array(this.capacity * reserves)
+    this.debt = new Float64Array(this.capacity * reserves)
+    this.eMode = new Int32Array(this.capacity)
+    this.exactOnly = new Uint8Array(this.capacity)
+  }
+
+  private grow() {
+    this.capacity *= 2
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, size: number): T => {
+      const next = new (a.constructor as new (n: number) => T)(size)
+      next.set(a)
+      return next
+    }
+    this.collateral = grow(this.collateral, this.capacity * this.reserves)
+    this.debt = grow(this.debt, this.capacity * this.reserves)
+    this.eMode = grow(this.eMode, this.capacity)
+    this.exactOnly = grow(this.exactOnly, this.capacity)
+  }
+
+  /** Records (or refreshes) one account's balances: only what its configuration enables. */
+  set(key: string, position: AccountPosition | undefined): void {
+    let slot = this.slots.get(key)
+    if (slot === undefined) {
+      slot = this.slots.size
+      if (slot >= this.capacity) this.grow()
+      this.slots.set(key, slot)
+    }
+    const base = slot * this.reserves
+    const config = position?.config ?? 0n
+    for (let id = 0; id < this.reserves; id++) {
+      const bits = (config >> BigInt(2 * id)) & 3n
+      const c = bits >= 2n ? (position?.scaledCollateral[id] ?? 0n) : 0n
+      const d = (bits & 1n) === 1n ? (position?.scaledDebt[id] ?? 0n) : 0n
+      this.collateral[base + id] = Number(c)
+      this.debt[base + id] = Number(d)
+    }
+    this.eMode[slot] = position?.eMode ?? 0
+    this.exactOnly[slot] = position?.stable && position.stable.size > 0 ? 1 : 0
+  }
+
+  /** The estimated health factor of a recorded account (undefined: not recorded). */
+  estimate(fv: FloatView, key: string): number | undefined {
+    const slot = this.slots.get(key)
+    if (slot === undefined) return undefined
+    if (this.exactOnly[slot] === 1) return Number.NEGATIVE_INFINITY
+    let collateralRate = fv.collateral
+    let debtRate = fv.debt
+    const eMode = this.eMode[slot] as number
+    if (eMode !== 0) {
+      const e = fv.eModes.get(eMode)
+      if (!e) return Number.NEGATIVE_INFINITY
+      collateralRate = e.collateral
+      debtRate = e.debt
+    }
+    const base = slot * this.reserves
+    let coll = 0
+    let debt = 0
+    for (let id = 0; id < this.reserves; id++) {
+      coll += (this.collateral[base + id] as number) * (collateralRate[id] as number)
+      debt += (this.debt[base + id] as number) * (debtRate[id] as number)
+    }
+    return debt === 0 ? Number.POSITIVE_INFINITY : coll / debt
+  }
+}
