@@ -40,6 +40,8 @@ export interface ApplyResult {
   rebuildNeeded?: string
   /** Adapters whose model stopped reproducing the oracle at this head (re-read only from now on). */
   adapterDisagreements?: PollResult['disagreements']
+  /** Called once per account, before its first change in this result (undo records for reorgs). */
+  beforeTouch?: (key: string, previous: AccountPosition | undefined) => void
 }
 
 export function emptyResult(): ApplyResult {
@@ -62,8 +64,9 @@ export type { ChainLog }
 
 function position(market: MarketState, user: string, result: ApplyResult): AccountPosition {
   const key = user.toLowerCase()
-  result.touchedAccounts.add(key)
   let p = market.accounts.get(key)
+  if (!result.touchedAccounts.has(key)) result.beforeTouch?.(key, p)
+  result.touchedAccounts.add(key)
   if (!p) {
     p = emptyPosition()
     market.accounts.set(key, p)

@@ -112,8 +112,10 @@ export async function applyBlocks(
   blocks: readonly BlockLogs[],
   head: BlockRef,
   params: MarketAddresses,
+  beforeTouch?: ApplyResult['beforeTouch'],
 ): Promise<ApplyResult> {
   const result = emptyResult()
+  if (beforeTouch) result.beforeTouch = beforeTouch
   for (const block of blocks) applyLogs(market, block.logs, block.timestamp, result)
   if (result.reloadNeeded.length > 0 && client) {
     // A new Pool implementation may be another version: loadMarket re-probes the revision (and

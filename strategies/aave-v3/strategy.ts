@@ -22,7 +22,7 @@ import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NA
 import { FloatBalances } from './prefilter.js'
 import { adapterFeedAddresses, feedKeysFor } from './priceSources.js'
 import { resyncAccounts } from './resync.js'
-import type { MarketState } from './state.js'
+import type { AccountPosition, MarketState } from './state.js'
 import { parseMarketState } from './stateSchema.js'
 import { verifyMirror } from './verifyMirror.js'
 
@@ -53,6 +53,15 @@ function checkRestored(state: unknown): MarketState {
       `the saved Aave mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
     )
   return parsed.state
+}
+
+/** Enough for the chain follower's (it keeps 4, one every 16 blocks). */
+const MAX_CHECKPOINTS = 8
+
+interface AaveCheckpoint {
+  base: Omit<MarketState, 'accounts'>
+  /** Account → its position at the checkpoint (undefined: it did not exist), for those changed since. */
+  pre: Map<string, AccountPosition | undefined>
 }
 
 function buildFloats(market: MarketState): FloatBalances {
@@ -102,6 +111,12 @@ export async function createAaveV3Strategy(
   const planner = createBlockPlanner()
   /** Float copies of every account's balances for the tick prefilter (refreshed as accounts change). */
   let floats = buildFloats(market)
+  /** Open reorg checkpoints, oldest first; each collects pre-images of the accounts changed since. */
+  const checkpoints: AaveCheckpoint[] = []
+  const journal = (key: string, previous: AccountPosition | undefined) => {
+    for (const checkpoint of checkpoints)
+      if (!checkpoint.pre.has(key)) checkpoint.pre.set(key, previous ? structuredClone(previous) : undefined)
+  }
   const rules = () => marketRules(market)
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
@@ -159,7 +174,7 @@ export async function createAaveV3Strategy(
     logFilter: () => ({ addresses: watchedAddresses(market), events: FOLLOWED_EVENTS }),
 
     async advance(blocks, head) {
-      const result = await applyBlocks(client, market, blocks, head, addresses)
+      const result = await applyBlocks(client, market, blocks, head, addresses, journal)
       if (result.rebuildNeeded) {
         log.warn(
           { block: head.number, change: result.rebuildNeeded },
@@ -192,9 +207,28 @@ export async function createAaveV3Strategy(
       for (const id of result.configuredReserves) planner.markDirty(exposure.byReserve.get(id) ?? [])
       return { changedAccounts: result.touchedAccounts.size + moved.size }
     },
-    checkpoint: () => structuredClone(market),
-    restoreCheckpoint(checkpoint) {
-      market = structuredClone(checkpoint as MarketState)
+    checkpoint() {
+      // Undo records, not a clone of the mirror: everything but the accounts is small and copied;
+      // an account's pre-image is kept the first time a later block changes it.
+      const { accounts: _accounts, ...rest } = market
+      const checkpoint: AaveCheckpoint = { base: structuredClone(rest), pre: new Map() }
+      checkpoints.push(checkpoint)
+      if (checkpoints.length > MAX_CHECKPOINTS) checkpoints.shift()
+      return checkpoint
+    },
+    restoreCheckpoint(value) {
+      const checkpoint = value as AaveCheckpoint
+      const at = checkpoints.indexOf(checkpoint)
+      if (at < 0) throw new FatalError('restoring a checkpoint the mirror no longer keeps')
+      const accounts = market.accounts
+      for (const [key, previous] of checkpoint.pre) {
+        if (previous) accounts.set(key, previous)
+        else accounts.delete(key)
+      }
+      market = { ...structuredClone(checkpoint.base), accounts }
+      // Later checkpoints are gone with the blocks they covered; this one starts over from here.
+      checkpoints.splice(at + 1)
+      checkpoint.pre = new Map()
       exposure = buildExposureIndex(market)
       floats = buildFloats(market)
       planner.markAll()
@@ -209,6 +243,7 @@ export async function createAaveV3Strategy(
       ).market
       exposure = buildExposureIndex(market)
       floats = buildFloats(market)
+      checkpoints.length = 0
       planner.markAll()
     },
 
@@ -330,6 +365,7 @@ export async function createAaveV3Strategy(
       }
     },
     async resync(accounts) {
+      for (const key of accounts) journal(key.toLowerCase(), market.accounts.get(key.toLowerCase()))
       await resyncAccounts(needClient('resync accounts'), market, accounts, {
         multicallAddress: options.multicallAddress,
       })
