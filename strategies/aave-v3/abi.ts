@@ -88,6 +88,7 @@ export const aaveOracleAbi = parseAbi([
   'function BASE_CURRENCY_UNIT() view returns (uint256)',
   'event AssetSourceUpdated(address indexed asset, address indexed source)',
   'event FallbackOracleUpdated(address indexed fallbackOracle)',
+  'event BaseCurrencySet(address indexed baseCurrency, uint256 baseCurrencyUnit)',
 ])
 
 export const aggregatorAbi = parseAbi([

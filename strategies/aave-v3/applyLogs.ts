@@ -450,7 +450,12 @@ function applyOracleLog(
         result.reloadNeeded.push(`non-positive answer for ${asset}`)
       }
     }
-  } else if (event.eventName === 'AssetSourceUpdated' || event.eventName === 'FallbackOracleUpdated') {
+  } else if (
+    event.eventName === 'AssetSourceUpdated' ||
+    event.eventName === 'FallbackOracleUpdated' ||
+    event.eventName === 'BaseCurrencySet'
+  ) {
+    // A new source (re-classified: feed, adapter), fallback or base currency: reload every price.
     result.reloadNeeded.push(event.eventName)
   }
 }
