@@ -3,6 +3,7 @@
  * writes the figures by name.
  */
 import { writeFileSync } from 'node:fs'
+import { benchBatch } from './batch.js'
 import { figures } from './figures.js'
 import { benchMirror } from './mirror.js'
 import { benchPerps } from './perps.js'
@@ -23,6 +24,7 @@ lines.push(...benchMirror())
 lines.push(...benchPerps())
 lines.push(...benchScale())
 lines.push(...(await benchTickToTrade()))
+lines.push(...(await benchBatch()))
 lines.push(...(await benchReplay()))
 console.log(lines.join('\n'))
 if (jsonFile) {

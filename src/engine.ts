@@ -35,6 +35,11 @@ export interface EngineSettings {
   crossCheckSample?: number
   /** First delay before a failed block is retried (doubling, up to 5 s; default 200 ms). */
   blockRetryBaseMs?: number
+  /**
+   * Executions at once for what one pending update or streamed price set opens (default 64): they
+   * race the same block, so they are simulated, signed and sent together, not maxConcurrent at a time.
+   */
+  burstConcurrency?: number
 }
 
 export interface EngineDeps {
@@ -70,7 +75,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const { strategy, executor, log, metrics, settings } = deps
   const now = deps.now ?? Date.now
   const chainQueue = new PQueue({ concurrency: 1 })
-  const execQueue = new PQueue({ concurrency: settings.maxConcurrent })
+  const burstLimit = Math.max(settings.maxConcurrent, settings.burstConcurrency ?? 64)
+  const execQueue = new PQueue({ concurrency: burstLimit })
   const queue = createOpportunityQueue()
   let lastHead: BlockHeader | undefined
   let lastHeadAt = now()
@@ -112,9 +118,10 @@ export function createEngine(deps: EngineDeps): Engine {
   }
   const rankingGasPrice = (head: BlockHeader) => (head.baseFeePerGas ?? 0n) + settings.rankingTipWei
 
-  function dispatch(head: BlockHeader) {
+  function dispatch(head: BlockHeader, burst = false) {
     if (draining) return
-    while (execQueue.size + execQueue.pending < settings.maxConcurrent) {
+    const limit = burst ? burstLimit : settings.maxConcurrent
+    while (execQueue.size + execQueue.pending < limit) {
       const opportunity = queue.pop()
       if (!opportunity) break
       if (executor.isBusy(opportunity.key)) continue
@@ -310,7 +317,7 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const key of executor.inFlightBackruns())
           if (!stillLiquidatable.has(key))
             void executor.cancel(key, `not liquidatable after pending update ${tx.hash}`)
-        dispatch(head)
+        dispatch(head, true)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })
         log.error({ err: errorText(error), tx: tx.hash }, 'pending transaction handling failed')
@@ -332,7 +339,7 @@ export function createEngine(deps: EngineDeps): Engine {
         enqueue(opportunities)
         if (opportunities.length > 0)
           log.info({ opportunities: opportunities.length, best: opportunities[0]?.key }, 'streamed prices')
-        dispatch(head)
+        dispatch(head, true)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'streamedPrices' })
         log.error({ err: errorText(error) }, 'streamed price handling failed')

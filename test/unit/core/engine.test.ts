@@ -276,4 +276,41 @@ describe('engine', () => {
     expect((await metrics.headsCoalesced.get()).values[0]?.value).toBe(7)
     expect((await metrics.headLagBlocks.get()).values[0]?.value).toBe(0)
   })
+
+  it('works every opportunity one pending update opens at once, not maxConcurrent at a time', async () => {
+    const { strategy } = fakeStrategy({
+      plan: (p) =>
+        p.predicted ? Array.from({ length: 6 }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
+      oracle: ORACLE,
+    })
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let started = 0
+    const executor = {
+      ...fakeExecutor().executor,
+      async execute() {
+        started++
+        await gate
+        return 'sent' as const
+      },
+    }
+    const engine = createEngine({
+      strategy,
+      sync: async () => ({ changedAccounts: 0 }),
+      executor,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      settings: { ...settings, maxConcurrent: 1 },
+    })
+    engine.onHead(header(1))
+    await engine.idle()
+    engine.onPendingTx(pendingTx(3, ORACLE))
+    await new Promise((r) => setTimeout(r, 0))
+    // All six are simulating and signing together while the first has not finished.
+    expect(started).toBe(6)
+    release()
+    await engine.idle()
+  })
 })
