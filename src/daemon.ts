@@ -97,46 +97,31 @@ export async function startDaemon(
   const onRetry = (step: string, error: unknown, delayMs: number) =>
     log.warn({ step, err: errorText(error), retryInMs: delayMs }, 'startup step failed transiently; retrying')
   const retrying = <T>(step: string, fn: () => Promise<T>) => retryTransient(step, fn, { onRetry })
-  if (config.rpcWs) {
-    const wsUrl = config.rpcWs
-    ws = await retrying('websocket', () =>
-      createWsConnection(wsUrl, {
+  /** A WebSocket that stays up; reconnects are counted and `onReconnect` backfills. */
+  const openWs = (url: string, onReconnect?: () => void) =>
+    retrying('websocket', () =>
+      createWsConnection(url, {
         onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
-        onDisconnect: () =>
-          log.warn({ ws: displayUrl(config.rpcWs ?? '') }, 'WebSocket disconnected; reconnecting'),
+        onDisconnect: () => log.warn({ ws: displayUrl(url) }, 'WebSocket disconnected; reconnecting'),
         onReconnect: () => {
           metrics.reconnects.inc()
-          log.info('WebSocket reconnected; backfilling from the last processed block')
-          if (engine && watcher) {
-            engine
-              .catchUp(watcher)
-              .catch((error: unknown) => log.warn({ err: errorText(error) }, 'catch-up failed'))
-          }
+          onReconnect?.()
         },
       }),
     ).catch((error: unknown) => {
-      throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(config.rpcWs ?? '')}`, { cause: error })
+      throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(url)}`, { cause: error })
     })
-  }
-
+  if (config.rpcWs)
+    ws = await openWs(config.rpcWs, () => {
+      log.info('WebSocket reconnected; backfilling from the last processed block')
+      if (engine && watcher)
+        engine
+          .catchUp(watcher)
+          .catch((error: unknown) => log.warn({ err: errorText(error) }, 'catch-up failed'))
+    })
   /** Every further endpoint's WebSocket (heads and pending transactions are taken from all). */
   const extraWs: (WsConnection | undefined)[] = []
-  for (const extra of config.rpcExtra) {
-    const url = extra.ws
-    extraWs.push(
-      url
-        ? await retrying('websocket', () =>
-            createWsConnection(url, {
-              onRequest: () => metrics.rpcRequests.inc({ transport: 'ws' }),
-              onDisconnect: () => log.warn({ ws: displayUrl(url) }, 'WebSocket disconnected; reconnecting'),
-              onReconnect: () => metrics.reconnects.inc(),
-            }),
-          ).catch((error: unknown) => {
-            throw new FatalError(`cannot reach WebSocket RPC ${displayUrl(url)}`, { cause: error })
-          })
-        : undefined,
-    )
-  }
+  for (const extra of config.rpcExtra) extraWs.push(extra.ws ? await openWs(extra.ws) : undefined)
 
   const target = config.target.id
   let restored: unknown
