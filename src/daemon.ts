@@ -206,7 +206,12 @@ export async function startDaemon(
   await retrying('approvals', () => executor.prepare())
   const createdEngine = createEngine({
     strategy,
-    sync: (header) => follower.sync(header),
+    sync: async (header) => {
+      const result = await follower.sync(header)
+      // The chain as the daemon now holds it: endpoints that showed another block here disagree.
+      pool?.noteCanonical(strategy.head.number, strategy.head.hash)
+      return result
+    },
     executor,
     log: log.child({ component: 'engine' }),
     metrics,
@@ -238,7 +243,7 @@ export async function startDaemon(
       log: log.child({ component: 'collector', endpoint: pool?.health[i]?.name ?? '0' }),
       pollIntervalMs: Math.min(1_000, Math.max(250, blockTimeMs / 4)),
       onHead: (header) => {
-        pool?.noteHead(i, header.number)
+        pool?.noteHead(i, header.number, header.hash)
         if (pool)
           metrics.endpointHead.set({ endpoint: pool.health[i]?.name ?? String(i) }, Number(header.number))
         if (seenHeads.add(header.hash)) createdEngine.onHead(header)

@@ -1,8 +1,9 @@
 /**
  * Several RPC endpoints as one: reads and log queries go to the healthiest endpoint (not demoted,
  * fewest recent errors, lowest latency) and fail over to the next on a transient error; an endpoint
- * whose head lags the best one by more than `maxLagBlocks` is demoted until it catches up. Heads
- * are reported per endpoint by whoever watches them (its subscription or its polls).
+ * whose head lags the best one by more than `maxLagBlocks`, or that showed a block the daemon's
+ * canonical chain does not have at that height, is demoted until it catches up. Heads are reported
+ * per endpoint by whoever watches them (its subscription or its polls).
  */
 import { createPublicClient, custom, http, type PublicClient } from 'viem'
 import { displayUrl, shouldRetry } from '../errors.js'
@@ -16,6 +17,8 @@ export interface EndpointHealth {
   /** Recent transient errors (decays on success). */
   errors: number
   demoted: string | undefined
+  /** Set while the endpoint disagrees with the canonical chain. */
+  inconsistent?: boolean
 }
 
 export interface EndpointPool {
@@ -25,7 +28,12 @@ export interface EndpointPool {
   readonly clients: PublicClient[]
   readonly health: EndpointHealth[]
   /** An endpoint saw this head; demotion follows from the heads of all of them. */
-  noteHead(index: number, head: bigint): void
+  noteHead(index: number, head: bigint, hash?: string): void
+  /**
+   * The block the daemon took as canonical at this height: an endpoint that showed another hash
+   * for it answers inconsistently and is demoted until it shows the canonical hash of a later block.
+   */
+  noteCanonical(number: bigint, hash: string): void
 }
 
 type Request = (args: { method: string; params?: unknown }) => Promise<unknown>
@@ -91,24 +99,51 @@ export function createEndpointPool(params: {
     cacheTime: 0,
   })
 
+  /** Recent head hashes per endpoint, by number (a few blocks' worth, for the consistency check). */
+  const recent = health.map(() => new Map<bigint, string>())
+  const lagReason = (x: EndpointHealth, best: bigint) => {
+    const lag = best - x.head
+    if (x.inconsistent) return 'answers inconsistently (a block the chain does not have)'
+    // Not judged before it has shown a head (at startup its watcher is still subscribing).
+    if (x.head === 0n) return undefined
+    return lag > BigInt(params.maxLagBlocks) ? `lags ${lag} blocks` : undefined
+  }
+  const reevaluate = () => {
+    let best = 0n
+    for (const x of health) if (x.head > best) best = x.head
+    for (const x of health) {
+      const demoted = lagReason(x, best)
+      if (demoted !== x.demoted) {
+        x.demoted = demoted
+        params.onDemotion?.(x.name, demoted)
+      }
+    }
+  }
+
   return {
     client,
     clients,
     health,
-    noteHead(index, head) {
+    noteCanonical(number, hash) {
+      health.forEach((h, i) => {
+        const seen = recent[i]?.get(number)
+        if (seen === undefined) return
+        const agrees = seen === hash
+        if (!agrees) h.inconsistent = true
+        else if (h.inconsistent) h.inconsistent = false
+      })
+      reevaluate()
+    },
+    noteHead(index, head, hash) {
       const h = health[index]
+      if (hash) {
+        const mine = recent[index]
+        mine?.set(head, hash)
+        if (mine && mine.size > 64) mine.delete(mine.keys().next().value as bigint)
+      }
       if (!h || head <= h.head) return
       h.head = head
-      let best = 0n
-      for (const x of health) if (x.head > best) best = x.head
-      for (const x of health) {
-        const lag = best - x.head
-        const demoted = lag > BigInt(params.maxLagBlocks) ? `lags ${lag} blocks` : undefined
-        if (demoted !== x.demoted) {
-          x.demoted = demoted
-          params.onDemotion?.(x.name, demoted)
-        }
-      }
+      reevaluate()
     },
   }
 }
