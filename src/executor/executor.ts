@@ -142,6 +142,35 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     return 'refused' as const
   }
 
+  /** Replaces an in-flight backrun with a 0-value self-transfer at its nonce (+12.5% fees). */
+  async function cancelEntry(entry: InFlight, reason: string): Promise<boolean> {
+    if (!account || entry.cancelling) return false
+    entry.cancelling = true
+
+    const bid = bumpGas(entry.bid)
+    try {
+      const hash = await send({
+        nonce: entry.nonce,
+        to: account.address,
+        data: '0x',
+        value: 0n,
+        gas: 21_000n,
+        bid,
+      })
+      entry.cancelHash = hash
+      entry.hashes.push(hash)
+      entry.bid = bid
+      metrics.submissions.inc({ kind: 'cancel' })
+      log.info({ account: entry.opportunity.account, nonce: entry.nonce, hash, reason }, 'backrun cancelled')
+      return true
+    } catch (error) {
+      // Most likely already mined: its receipt settles it (and no other cancel is tried).
+      metrics.rpcErrors.inc({ stage: 'cancel' })
+      log.warn({ account: entry.opportunity.account, err: errorText(error) }, 'cancel rejected')
+      return false
+    }
+  }
+
   async function executeClaimed(
     opp: Opportunity,
     head: BlockHeader,
@@ -261,6 +290,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return refuse(opp, 'send failed')
     }
     metrics.submissions.inc({ kind: opp.dependsOn ? 'backrun' : 'liquidation' })
+    // A later pending update made the account healthy while this was on its way to the node.
+    if (entry.cancelRequested) void cancelEntry(entry, entry.cancelRequested)
     if (opp.dependsOn) {
       const ms = entry.submittedAt - opp.dependsOn.seenAt
       metrics.tickToTradeSeconds.observe(ms / 1000)
@@ -294,38 +325,18 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     inFlightCount: () => inFlight.size,
     inFlightBackruns: () =>
       [...inFlight.entries()]
-        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelling && e.hashes.length > 0)
+        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelling && !e.cancelRequested)
         .map(([key]) => key),
 
     async cancel(key, reason) {
       const entry = inFlight.get(key)
-      if (!entry || entry.cancelling || entry.hashes.length === 0 || !account) return false
-      entry.cancelling = true
-      const bid = bumpGas(entry.bid)
-      try {
-        const hash = await send({
-          nonce: entry.nonce,
-          to: account.address,
-          data: '0x',
-          value: 0n,
-          gas: 21_000n,
-          bid,
-        })
-        entry.cancelHash = hash
-        entry.hashes.push(hash)
-        entry.bid = bid
-        metrics.submissions.inc({ kind: 'cancel' })
-        log.info(
-          { account: entry.opportunity.account, nonce: entry.nonce, hash, reason },
-          'backrun cancelled',
-        )
+      if (!entry || entry.cancelling || entry.cancelRequested || !account) return false
+      // Still being sent: the cancel follows as soon as its hash is known (same nonce).
+      if (entry.hashes.length === 0) {
+        entry.cancelRequested = reason
         return true
-      } catch (error) {
-        // Most likely already mined: its receipt settles it (and no other cancel is tried).
-        metrics.rpcErrors.inc({ stage: 'cancel' })
-        log.warn({ account: entry.opportunity.account, err: errorText(error) }, 'cancel rejected')
-        return false
       }
+      return cancelEntry(entry, reason)
     },
 
     async prepare() {

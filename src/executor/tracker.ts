@@ -26,6 +26,8 @@ export interface InFlight {
   cancelling?: boolean
   /** The 0-value self-transfer that replaced this (stale) backrun. */
   cancelHash?: Hex
+  /** A cancel asked for while the backrun itself was still being sent: sent right after it. */
+  cancelRequested?: string
 }
 
 export interface ExecutionRecord {
