@@ -36,9 +36,11 @@ export interface EngineSettings {
   /** First delay before a failed block is retried (doubling, up to 5 s; default 200 ms). */
   blockRetryBaseMs?: number
   /**
-   * Executions at once for what one pending update or streamed price set opens (default 64): they
-   * race the same block, so they are simulated, signed and sent together, not maxConcurrent at a time.
+   * Work everything one pending update or streamed price set opens at once (up to
+   * burstConcurrency, default 64) instead of maxConcurrent at a time. Off by default: under CI load
+   * the perps e2e disagreed with its plans with it on, not yet understood (closing note).
    */
+  burst?: boolean
   burstConcurrency?: number
 }
 
@@ -317,7 +319,7 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const key of executor.inFlightBackruns())
           if (!stillLiquidatable.has(key))
             void executor.cancel(key, `not liquidatable after pending update ${tx.hash}`)
-        dispatch(head, true)
+        dispatch(head, settings.burst === true)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })
         log.error({ err: errorText(error), tx: tx.hash }, 'pending transaction handling failed')
@@ -339,7 +341,7 @@ export function createEngine(deps: EngineDeps): Engine {
         enqueue(opportunities)
         if (opportunities.length > 0)
           log.info({ opportunities: opportunities.length, best: opportunities[0]?.key }, 'streamed prices')
-        dispatch(head, true)
+        dispatch(head, settings.burst === true)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'streamedPrices' })
         log.error({ err: errorText(error) }, 'streamed price handling failed')

@@ -121,8 +121,12 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
         try {
           const head = await latestHead()
           if (head.number > lastSocketHead.number) {
-            params.onHead(head)
-            if (now() - lastSocketHead.at > silence.silentMs()) {
+            // While the socket is quiet, the HTTP head keeps the engine going. Not before: a node
+            // can show a new block over HTTP before its logs are queryable, and the socket's
+            // notification comes once they are.
+            const quietMs = now() - lastSocketHead.at
+            if (quietMs > silence.checkMs) params.onHead(head)
+            if (quietMs > silence.silentMs()) {
               log.warn(
                 { socketHead: lastSocketHead.number.toString(), httpHead: head.number.toString() },
                 'newHeads subscription silent while the chain moves; resubscribing',

@@ -277,7 +277,7 @@ describe('engine', () => {
     expect((await metrics.headLagBlocks.get()).values[0]?.value).toBe(0)
   })
 
-  it('works every opportunity one pending update opens at once, not maxConcurrent at a time', async () => {
+  it('with burst on, works every opportunity one pending update opens at once, not maxConcurrent at a time', async () => {
     const { strategy } = fakeStrategy({
       plan: (p) =>
         p.predicted ? Array.from({ length: 6 }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
@@ -302,7 +302,7 @@ describe('engine', () => {
       executor,
       log: createLogger('silent'),
       metrics: createMetrics(),
-      settings: { ...settings, maxConcurrent: 1 },
+      settings: { ...settings, maxConcurrent: 1, burst: true },
     })
     engine.onHead(header(1))
     await engine.idle()
