@@ -19,7 +19,7 @@ export interface ChainWatcherParams {
   /**
    * With a WebSocket: how often heads are also read over HTTP, and after how long without a head
    * on the socket (while HTTP shows the chain moving) the subscription counts as silent and the
-   * socket is replaced. Heads read over HTTP are delivered too, so the head is kept meanwhile.
+   * socket is replaced; meanwhile the block before the newest is delivered from HTTP.
    */
   silence?: { checkMs: number; silentMs: () => number }
   onHead(header: BlockHeader): void
