@@ -222,10 +222,18 @@ describe('undertow daemon', () => {
     const sent = run.daemon.executor.inFlightBackruns()
     // The price comes back before any block: the accounts are healthy again.
     await sendPendingPrice(run, 'WETH', '2000', '6')
-    const { values } = await run.daemon.metrics.submissions.get()
-    expect(await until(() => values.length >= 0 && run.daemon.executor.inFlightBackruns().length === 0)).toBe(
-      true,
-    )
+    expect(await until(() => run.daemon.executor.inFlightBackruns().length === 0)).toBe(true)
+    // Mine only once every cancel has reached the node: a cancel asked for is not yet a cancel sent
+    // (signing and the HTTP round trip take a while on a loaded machine), and a block mined in
+    // between would carry the backrun itself.
+    const cancelsSent = async () =>
+      (await run.daemon.metrics.submissions.get()).values
+        .filter((v) => v.labels.kind === 'cancel')
+        .reduce((n, v) => n + v.value, 0)
+    const deadline = Date.now() + 15_000
+    while ((await cancelsSent()) < sent.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(await cancelsSent()).toBe(sent.length)
     await c.request({ method: 'evm_mine', params: [] } as never)
     await c.request({ method: 'evm_setIntervalMining', params: [1] } as never)
     expect(await until(() => run.daemon.executor.inFlightCount() === 0, 20_000)).toBe(true)
