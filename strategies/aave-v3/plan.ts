@@ -12,6 +12,7 @@ import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData 
 import { type FloatBalances, floatView, healthEstimate, SAFETY } from './prefilter.js'
 import { assetsMovedBy, pricesAt } from './priceSources.js'
 import type { AccountPosition, MarketState } from './state.js'
+import { pricesById, type TriggerIndex } from './triggerIndex.js'
 
 export const STRATEGY_NAME = 'aave-v3'
 
@@ -49,6 +50,31 @@ function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<[
   for (const key of keys) {
     const p = market.accounts.get(key)
     if (p) yield [key, p]
+  }
+}
+
+/**
+ * The index's candidates that the moved assets reach (its superset also holds accounts only an
+ * adapter's drift moved): the same accounts, and so the same plan, as walking the exposure index.
+ */
+function* exposedAmong(
+  market: MarketState,
+  moved: ReadonlySet<string>,
+  slots: readonly number[],
+  floats: FloatBalances,
+): Iterable<[string, AccountPosition]> {
+  let mask = 0n
+  for (const asset of moved) {
+    const reserve = market.reserves.get(asset)
+    if (reserve) mask |= 3n << BigInt(2 * reserve.id)
+  }
+  const categories = new Set<number>()
+  for (const category of market.eModes.values())
+    if (moved.has(category.priceSource)) categories.add(category.id)
+  for (const slot of slots) {
+    const key = floats.keys[slot] as string
+    const position = market.accounts.get(key)
+    if (position && ((position.config & mask) !== 0n || categories.has(position.eMode))) yield [key, position]
   }
 }
 
@@ -105,6 +131,8 @@ export function planLiquidations(
     exact?: boolean
     /** Float copies of the balances, kept by the strategy: the prefilter then needs no bigint work. */
     floats?: FloatBalances | undefined
+    /** For a pending update: walk only the accounts whose trigger the move can have crossed. */
+    triggers?: TriggerIndex | undefined
   } = {},
 ): AaveOpportunity[] {
   const { timestamp, predicted, gasPriceWei } = params
@@ -114,10 +142,15 @@ export function planLiquidations(
   if (subset.only) {
     candidates = withPositions(market, subset.only)
   } else if (predicted && exposure) {
-    candidates = withPositions(
-      market,
-      exposedAccounts(market, exposure, assetsMovedBy(market, predicted.prices.keys())),
-    )
+    const moved = assetsMovedBy(market, predicted.prices.keys())
+    const slots =
+      subset.triggers && subset.floats
+        ? subset.triggers.candidates(pricesById(market, prices), Number(timestamp))
+        : undefined
+    candidates =
+      slots && subset.floats
+        ? exposedAmong(market, moved, slots, subset.floats)
+        : withPositions(market, exposedAccounts(market, exposure, moved))
   }
   const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)

@@ -116,12 +116,16 @@ export function healthEstimate(fv: FloatView, position: AccountPosition): number
  */
 export class FloatBalances {
   private slots = new Map<string, number>()
-  private collateral: Float64Array
-  private debt: Float64Array
-  private eMode: Int32Array
-  private exactOnly: Uint8Array
+  /** Slot → account key. */
+  readonly keys: string[] = []
+  /** Slot × reserve: scaled collateral that counts (the collateral bit set), and scaled debt. */
+  collateral: Float64Array
+  debt: Float64Array
+  eMode: Int32Array
+  /** Accounts only the exact math may judge (stable debt). */
+  exactOnly: Uint8Array
   private capacity: number
-  constructor(private readonly reserves: number) {
+  constructor(readonly reserves: number) {
     this.capacity = 1024
     this.collateral = new Float64Array(this.capacity * reserves)
     this.debt = new Float64Array(this.capacity * reserves)
@@ -149,6 +153,7 @@ export class FloatBalances {
       slot = this.slots.size
       if (slot >= this.capacity) this.grow()
       this.slots.set(key, slot)
+      this.keys.push(key)
     }
     const base = slot * this.reserves
     const config = position?.config ?? 0n
@@ -161,6 +166,15 @@ export class FloatBalances {
     }
     this.eMode[slot] = position?.eMode ?? 0
     this.exactOnly[slot] = position?.stable && position.stable.size > 0 ? 1 : 0
+  }
+
+  /** The slot of a recorded account (slots are never reused: a closed account keeps zero balances). */
+  slotOf(key: string): number | undefined {
+    return this.slots.get(key)
+  }
+
+  get size(): number {
+    return this.keys.length
   }
 
   /** The estimated health factor of a recorded account (undefined: not recorded). */

@@ -24,9 +24,17 @@ import { adapterFeedAddresses, feedKeysFor } from './priceSources.js'
 import { resyncAccounts } from './resync.js'
 import type { AccountPosition, MarketState } from './state.js'
 import { parseMarketState } from './stateSchema.js'
+import { buildTriggerIndex, updateTriggerIndex } from './triggerIndex.js'
 import { verifyMirror } from './verifyMirror.js'
 
 const FOLLOWED_EVENTS = followedEvents()
+
+const printableMismatch = (m: { account: string; field: string; mirror: bigint; chain: bigint }) => ({
+  account: m.account,
+  field: m.field,
+  mirror: m.mirror.toString(),
+  chain: m.chain.toString(),
+})
 
 export interface AaveOptions extends MarketAddresses {
   fromBlock: bigint
@@ -111,6 +119,8 @@ export async function createAaveV3Strategy(
   const planner = createBlockPlanner()
   /** Float copies of every account's balances for the tick prefilter (refreshed as accounts change). */
   let floats = buildFloats(market)
+  /** Per price source, the accounts sorted by how far it must move to bring them to the threshold. */
+  let triggers = buildTriggerIndex(market, floats)
   /** Open reorg checkpoints, oldest first; each collects pre-images of the accounts changed since. */
   const checkpoints: AaveCheckpoint[] = []
   const journal = (key: string, previous: AccountPosition | undefined) => {
@@ -174,6 +184,7 @@ export async function createAaveV3Strategy(
     logFilter: () => ({ addresses: watchedAddresses(market), events: FOLLOWED_EVENTS }),
 
     async advance(blocks, head) {
+      const previousTimestamp = market.block.timestamp
       const result = await applyBlocks(client, market, blocks, head, addresses, journal)
       if (result.rebuildNeeded) {
         log.warn(
@@ -197,8 +208,24 @@ export async function createAaveV3Strategy(
       }
       // What the next block plan must look at again (the rest cannot have crossed: blockPlanner.ts).
       planner.markDirty(result.touchedAccounts)
-      if (result.reloadNeeded.length > 0) floats = buildFloats(market)
-      else for (const key of result.touchedAccounts) floats.set(key, market.accounts.get(key))
+      if (result.reloadNeeded.length > 0) {
+        floats = buildFloats(market)
+        triggers = buildTriggerIndex(market, floats)
+      } else {
+        for (const key of result.touchedAccounts) floats.set(key, market.accounts.get(key))
+        triggers = updateTriggerIndex(
+          triggers,
+          market,
+          floats,
+          exposure,
+          {
+            touched: result.touchedAccounts,
+            movedPrices: result.movedPrices,
+            configured: result.configuredReserves,
+          },
+          Number(market.block.timestamp - previousTimestamp),
+        )
+      }
       const moved =
         result.movedPrices.size > 0
           ? exposedAccounts(market, exposure, result.movedPrices)
@@ -231,6 +258,7 @@ export async function createAaveV3Strategy(
       checkpoint.pre = new Map()
       exposure = buildExposureIndex(market)
       floats = buildFloats(market)
+      triggers = buildTriggerIndex(market, floats)
       planner.markAll()
     },
     async rebuild(head) {
@@ -243,6 +271,7 @@ export async function createAaveV3Strategy(
       ).market
       exposure = buildExposureIndex(market)
       floats = buildFloats(market)
+      triggers = buildTriggerIndex(market, floats)
       checkpoints.length = 0
       planner.markAll()
     },
@@ -251,7 +280,7 @@ export async function createAaveV3Strategy(
     // changed (blockPlanner.ts), with the same result as planning every account.
     plan: (params) =>
       params.predicted
-        ? planLiquidations(market, exposure, params, { floats })
+        ? planLiquidations(market, exposure, params, { floats, triggers })
         : planner.plan(market, params),
 
     decodePendingPrice(tx) {
@@ -330,12 +359,7 @@ export async function createAaveV3Strategy(
       return {
         blockNumber: result.blockNumber,
         checked: result.checked,
-        mismatches: result.mismatches.map((m) => ({
-          account: m.account,
-          field: m.field,
-          mirror: m.mirror.toString(),
-          chain: m.chain.toString(),
-        })),
+        mismatches: result.mismatches.map(printableMismatch),
       }
     },
     async crossCheck({ include, sample }) {
@@ -356,12 +380,7 @@ export async function createAaveV3Strategy(
       return {
         blockNumber: result.blockNumber,
         checked: result.checked,
-        mismatches: result.mismatches.map((m) => ({
-          account: m.account,
-          field: m.field,
-          mirror: m.mirror.toString(),
-          chain: m.chain.toString(),
-        })),
+        mismatches: result.mismatches.map(printableMismatch),
       }
     },
     async resync(accounts) {
@@ -369,8 +388,20 @@ export async function createAaveV3Strategy(
       await resyncAccounts(needClient('resync accounts'), market, accounts, {
         multicallAddress: options.multicallAddress,
       })
-      for (const key of accounts)
-        indexAccount(exposure, key.toLowerCase(), market.accounts.get(key.toLowerCase()))
+      const keys = accounts.map((a) => a.toLowerCase())
+      for (const key of keys) {
+        indexAccount(exposure, key, market.accounts.get(key))
+        floats.set(key, market.accounts.get(key))
+      }
+      triggers = updateTriggerIndex(
+        triggers,
+        market,
+        floats,
+        exposure,
+        { touched: keys, movedPrices: new Set(), configured: [] },
+        0,
+      )
+      planner.markDirty(keys)
       log.info({ accounts: accounts.length, block: market.block.number }, 'accounts resynced from the chain')
     },
     describe: () => `Aave v${rules().version} pool ${market.pool}`,

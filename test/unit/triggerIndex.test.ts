@@ -1,0 +1,202 @@
+/**
+ * The trigger index against walking every exposed account exactly: random blocks (confirmed price
+ * moves, position changes, time, rates, thresholds) and random pending ticks of one to three
+ * reserves on synthetic markets under both rule sets; after every step the ranked queue of the
+ * indexed tick must be identical to the exact one (fast-check; a failure prints its seed).
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { syntheticMarket } from '../../bench/syntheticMarket.js'
+import type { PendingTx } from '../../src/types.js'
+import { buildExposureIndex, exposedAccounts, indexAccount } from '../../strategies/aave-v3/exposure.js'
+import { marketRules, normalizedDebt, normalizedIncome } from '../../strategies/aave-v3/math.js'
+import { type AaveOpportunity, planLiquidations } from '../../strategies/aave-v3/plan.js'
+import { FloatBalances } from '../../strategies/aave-v3/prefilter.js'
+import {
+  buildTriggerIndex,
+  pricesById,
+  type TriggerIndex,
+  updateTriggerIndex,
+} from '../../strategies/aave-v3/triggerIndex.js'
+
+const RAY = 10n ** 27n
+const TX: PendingTx = {
+  hash: `0x${'cd'.repeat(32)}`,
+  from: '0x0000000000000000000000000000000000000001',
+  to: '0x0000000000000000000000000000000000000002',
+  input: '0x',
+  nonce: 0,
+  maxFeePerGas: null,
+  maxPriorityFeePerGas: null,
+  gasPrice: null,
+  seenAt: 0,
+}
+const summary = (list: AaveOpportunity[]) =>
+  list.map((o) => `${o.key} ${o.netProfitBase} ${o.details.debtToCover} ${o.details.collateralReceived}`)
+
+const step = fc.oneof(
+  fc.record({
+    kind: fc.constant('tick' as const),
+    moves: fc.array(fc.record({ reserve: fc.nat(5), factor: fc.integer({ min: 60, max: 140 }) }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+    ahead: fc.oneof(
+      fc.constant(12),
+      fc.integer({ min: 1, max: 4 * 3_600 }),
+      fc.integer({ min: 1, max: 400 * 86_400 }),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('price' as const),
+    reserve: fc.nat(5),
+    factor: fc.integer({ min: 80, max: 115 }),
+  }),
+  fc.record({
+    kind: fc.constant('position' as const),
+    account: fc.nat(399),
+    reserve: fc.nat(5),
+    factor: fc.integer({ min: 0, max: 300 }),
+    debt: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant('time' as const),
+    seconds: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 3_600, max: 90 * 86_400 })),
+  }),
+  fc.record({
+    kind: fc.constant('rate' as const),
+    reserve: fc.nat(5),
+    pctPerYear: fc.integer({ min: 0, max: 400 }),
+  }),
+  fc.record({
+    kind: fc.constant('threshold' as const),
+    reserve: fc.nat(5),
+    delta: fc.integer({ min: -500, max: 300 }),
+  }),
+)
+
+describe('trigger index', () => {
+  it('a pending tick finds exactly the accounts walking every exposed account finds, after any blocks', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(step, { minLength: 1, maxLength: 30 }),
+        (seed, v36, healthy, steps) => {
+          const market = syntheticMarket(400, seed, { healthy })
+          if (v36) market.poolRevision = 10n
+          const exposure = buildExposureIndex(market)
+          const floats = new FloatBalances(market.reserves.size)
+          for (const [key, position] of market.accounts) floats.set(key, position)
+          let triggers: TriggerIndex = buildTriggerIndex(market, floats)
+          const keys = [...market.accounts.keys()]
+          const reserves = [...market.reserves.values()]
+          const reserveAt = (n: number) => reserves[n % reserves.length] as (typeof reserves)[number]
+          // One block: what the strategy does after applying its logs.
+          const block = (
+            seconds: number,
+            change: { touched?: string[]; moved?: string[]; configured?: number[] },
+          ) => {
+            const previous = market.block.timestamp
+            market.block = {
+              ...market.block,
+              number: market.block.number + 1n,
+              timestamp: previous + BigInt(seconds),
+            }
+            for (const key of change.touched ?? []) floats.set(key, market.accounts.get(key))
+            triggers = updateTriggerIndex(
+              triggers,
+              market,
+              floats,
+              exposure,
+              {
+                touched: change.touched ?? [],
+                movedPrices: new Set(change.moved ?? []),
+                configured: change.configured ?? [],
+              },
+              seconds,
+            )
+          }
+          let ticks = 0
+          for (const s of steps) {
+            if (s.kind === 'tick') {
+              const prices = new Map<string, bigint>()
+              for (const move of s.moves) {
+                const asset = reserveAt(move.reserve).asset.toLowerCase()
+                prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(move.factor)) / 100n)
+              }
+              const params = {
+                timestamp: market.block.timestamp + BigInt(s.ahead),
+                predicted: { prices, tx: TX },
+                gasPriceWei: 10n ** 9n,
+                now: () => 0,
+              }
+              const exact = planLiquidations(market, exposure, params, { exact: true })
+              const indexed = planLiquidations(market, exposure, params, { floats, triggers })
+              expect(summary(indexed)).toEqual(summary(exact))
+              ticks++
+            } else if (s.kind === 'price') {
+              const asset = reserveAt(s.reserve).asset.toLowerCase()
+              market.prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(s.factor)) / 100n)
+              block(12, { moved: [asset] })
+            } else if (s.kind === 'position') {
+              const key = keys[s.account % keys.length] as string
+              const p = market.accounts.get(key)
+              const id = s.reserve % reserves.length
+              if (!p) continue
+              const list = s.debt ? p.scaledDebt : p.scaledCollateral
+              list[id] = ((list[id] ?? 10n ** 15n) * BigInt(s.factor)) / 100n
+              const bit = 1n << BigInt(id * 2 + (s.debt ? 0 : 1))
+              p.config = list[id] === 0n ? p.config & ~bit : p.config | bit
+              indexAccount(exposure, key, p)
+              block(12, { touched: [key] })
+            } else if (s.kind === 'time') {
+              block(s.seconds, {})
+            } else if (s.kind === 'rate') {
+              const reserve = reserveAt(s.reserve)
+              const rules = marketRules(market)
+              const now = market.block.timestamp
+              reserve.liquidityIndex = normalizedIncome(reserve, now)
+              reserve.variableBorrowIndex = normalizedDebt(reserve, now, rules)
+              reserve.lastUpdateTimestamp = now
+              reserve.variableBorrowRate = (RAY * BigInt(s.pctPerYear)) / 100n
+              block(12, {})
+            } else {
+              const reserve = reserveAt(s.reserve)
+              const next = reserve.liquidationThreshold + BigInt(s.delta)
+              if (next <= reserve.ltv || next > 9_500n) continue
+              reserve.liquidationThreshold = next
+              block(12, { configured: [reserve.id] })
+            }
+          }
+          return ticks >= 0
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('walks a small share of the exposed accounts for a small move, and none it does not trust', () => {
+    const market = syntheticMarket(20_000, 7, { healthy: true })
+    market.poolRevision = 10n
+    const floats = new FloatBalances(market.reserves.size)
+    for (const [key, position] of market.accounts) floats.set(key, position)
+    const triggers = buildTriggerIndex(market, floats)
+    const exposure = buildExposureIndex(market)
+    const wbtc = [...market.reserves.values()].find((r) => r.symbol === 'WBTC')
+    if (!wbtc) throw new Error('no WBTC in the synthetic market')
+    const asset = wbtc.asset.toLowerCase()
+    const prices = new Map(market.prices)
+    prices.set(asset, ((market.prices.get(asset) ?? 0n) * 99n) / 100n)
+    const now = Number(market.block.timestamp)
+    const candidates = triggers.candidates(pricesById(market, prices), now + 12) ?? []
+    const exposed = exposedAccounts(market, exposure, [asset]).size
+    expect(exposed).toBeGreaterThan(5_000)
+    // The liquidatable ones (watched) and the few a 1% fall can reach.
+    expect(candidates.length).toBeLessThan(exposed / 5)
+    expect(candidates.length).toBeGreaterThanOrEqual(triggers.stats().watched)
+    // An index older than interest allows is not relied on.
+    expect(triggers.candidates(pricesById(market, prices), now + triggers.maxAge + 1)).toBeUndefined()
+  })
+})
