@@ -8,6 +8,7 @@ import { figures } from './figures.js'
 import { benchMirror } from './mirror.js'
 import { benchPerps } from './perps.js'
 import { benchReplay } from './replay.js'
+import { benchRestart } from './restart.js'
 import { benchScale } from './scale.js'
 import { benchTickToTrade } from './tickToTrade.js'
 
@@ -22,10 +23,11 @@ if (jsonAt >= 0 && !jsonFile) {
 const lines: string[] = []
 lines.push(...benchMirror())
 lines.push(...benchPerps())
-lines.push(...benchScale())
+lines.push(...(await benchScale()))
 lines.push(...(await benchTickToTrade()))
 lines.push(...(await benchBatch()))
 lines.push(...(await benchReplay()))
+lines.push(...(await benchRestart()))
 console.log(lines.join('\n'))
 if (jsonFile) {
   writeFileSync(jsonFile, `${JSON.stringify(figures, null, 2)}\n`)

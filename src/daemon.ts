@@ -161,18 +161,19 @@ export async function startDaemon(
   const snapshots = createSnapshotWriter(config.dataDir, (error) =>
     log.error({ err: errorText(error) }, 'snapshot write failed'),
   )
-  const persist = () => {
+  const persist = (final = false) => {
     const head = strategy.head
-    snapshots.save(
-      {
-        strategy: config.strategy,
-        chainId,
-        market: target,
-        blockNumber: head.number.toString(),
-        blockHash: head.hash,
-      },
-      strategy.snapshot(),
-    )
+    const meta = {
+      strategy: config.strategy,
+      chainId,
+      market: target,
+      blockNumber: head.number.toString(),
+      blockHash: head.hash,
+    }
+    // A large mirror is encoded a slice at a time between events; the last one, at shutdown, whole.
+    const parts = strategy.snapshotParts?.bind(strategy)
+    if (parts && !final) snapshots.saveParts(meta, parts)
+    else snapshots.save(meta, strategy.snapshot())
   }
   // OP-stack chains charge an L1 data fee per transaction: priced from the GasPriceOracle predeploy.
   const l1Fee = await retrying('L1 fee oracle', () => detectL1FeeOracle(client))

@@ -52,7 +52,8 @@ export interface EngineDeps {
   log: Logger
   metrics: Metrics
   settings: EngineSettings
-  persist?: (() => void) | undefined
+  /** Saves a snapshot; `final` at shutdown (then it may take as long as it needs). */
+  persist?: ((final?: boolean) => void) | undefined
   /** OP-stack chains: the L1 data fee, sampled per head and subtracted in ranking. */
   l1Fee?: L1FeeOracle | undefined
   now?: () => number
@@ -370,7 +371,7 @@ export function createEngine(deps: EngineDeps): Engine {
       while (executor.inFlightCount() > 0 && now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 100))
       await chainQueue.onIdle()
-      deps.persist?.()
+      deps.persist?.(true)
     },
     async idle() {
       await chainQueue.onIdle()

@@ -211,6 +211,12 @@ export interface Strategy {
   accountTable(): AccountTable
   /** The state as a plain value for snapshots and datasets (encodeState-serializable). */
   snapshot(): unknown
+  /**
+   * The same state as `snapshot()`, for a writer that encodes it a slice at a time between events:
+   * the mirror keeps changing meanwhile, so the strategy hands out the state as of now and keeps
+   * pre-images of whatever changes until `release()`. Optional: small mirrors are encoded at once.
+   */
+  snapshotParts?(): SnapshotParts
   /** Compares the mirror with the protocol's own view functions. */
   verify(): Promise<VerifyResult>
   /**
@@ -225,4 +231,16 @@ export interface Strategy {
   describe(): string
   /** The off-chain price stream this strategy reads (a pull oracle), if any. */
   priceStream?(): { endpoint: string; feedIds: string[] } | undefined
+}
+
+/** A state too large to encode in one go: a small part and one large map, consistent as of one block. */
+export interface SnapshotParts {
+  /** The state with `largeKey` left out. */
+  rest: Record<string, unknown>
+  /** The name of the large map in the state (encoded as a Map). */
+  largeKey: string
+  /** Its entries as of the snapshot; throws if the state was replaced meanwhile (a reorg rollback). */
+  entries(): Iterable<[string, unknown]>
+  /** Stops keeping pre-images. */
+  release(): void
 }

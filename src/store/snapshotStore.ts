@@ -8,6 +8,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { z } from 'zod'
+import type { SnapshotParts } from '../types.js'
 
 export interface SnapshotMeta {
   format: 1
@@ -46,16 +47,30 @@ export function encodeState(value: unknown): string {
   })
 }
 
-export function decodeState(text: string): unknown {
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>
-      if (typeof o.$b === 'string' && Object.keys(o).length === 1) return BigInt(o.$b)
-      if (Array.isArray(o.$m) && Object.keys(o).length === 1) return new Map(o.$m as [unknown, unknown][])
-      if (Array.isArray(o.$s) && Object.keys(o).length === 1) return new Set(o.$s)
-    }
+/** Whether an object has exactly one own key (the tagged shapes encodeState writes). */
+function single(o: Record<string, unknown>): boolean {
+  let n = 0
+  for (const _ in o) if (++n > 1) return false
+  return n === 1
+}
+
+/** Restores what encodeState tagged, bottom-up and in place (faster than a JSON.parse reviver). */
+function revive(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i])
     return v
-  })
+  }
+  const o = v as Record<string, unknown>
+  if (typeof o.$b === 'string' && single(o)) return BigInt(o.$b)
+  if (Array.isArray(o.$m) && single(o)) return new Map(revive(o.$m) as [unknown, unknown][])
+  if (Array.isArray(o.$s) && single(o)) return new Set(revive(o.$s) as unknown[])
+  for (const key in o) o[key] = revive(o[key])
+  return o
+}
+
+export function decodeState(text: string): unknown {
+  return revive(JSON.parse(text))
 }
 
 export function snapshotPath(dataDir: string): string {
@@ -74,33 +89,89 @@ export function saveSnapshot(
   renameSync(tmp, file)
 }
 
+/** How long one slice of a large snapshot's encoding may hold the event loop. */
+const SLICE_MS = 4
+
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 /**
- * Snapshots off the head loop: the state is encoded when asked (so it is the state of that head),
- * the file is written asynchronously, and a request made while a write runs replaces any queued one
- * (the newest wins). `flush` waits for everything asked so far to be on disk.
+ * Encodes a state handed out in parts a slice at a time, yielding between slices, into exactly the
+ * text `encodeState` would give for the whole state (so `decodeState` reads it back unchanged).
+ */
+export async function encodeParts(envelope: { meta: unknown }, parts: SnapshotParts): Promise<string> {
+  const marker = '\u0000undertow-large\u0000'
+  const head = encodeState({ ...envelope, state: { ...parts.rest, [parts.largeKey]: marker } })
+  const at = head.indexOf(JSON.stringify(marker))
+  if (at < 0) throw new Error('snapshot marker lost in encoding')
+  const chunks: string[] = [head.slice(0, at), '{"$m":[']
+  let first = true
+  let sliceStarted = performance.now()
+  for (const entry of parts.entries()) {
+    chunks.push(first ? encodeState(entry) : `,${encodeState(entry)}`)
+    first = false
+    if (performance.now() - sliceStarted > SLICE_MS) {
+      await yieldToEvents()
+      sliceStarted = performance.now()
+    }
+  }
+  chunks.push(']}', head.slice(at + JSON.stringify(marker).length))
+  return chunks.join('')
+}
+
+/**
+ * Snapshots off the head loop: a small state is encoded when asked, a large one (`saveParts`) a
+ * slice at a time as of the head it was asked at; the file is written asynchronously, and a request
+ * made while a write runs replaces any queued one (the newest wins). `flush` waits for everything
+ * asked so far to be on disk.
  */
 export function createSnapshotWriter(dataDir: string, onError: (error: unknown) => void) {
   let writing: Promise<void> | undefined
-  let queued: string | undefined
+  let queued: (() => Promise<string>) | undefined
   const file = snapshotPath(dataDir)
   const tmp = `${file}.${process.pid}.tmp`
   const writeLoop = async () => {
     await mkdir(dataDir, { recursive: true })
     while (queued !== undefined) {
-      const text = queued
+      const encode = queued
       queued = undefined
-      await writeFile(tmp, text)
+      await writeFile(tmp, await encode())
       await rename(tmp, file)
     }
   }
+  const start = () => {
+    writing ??= writeLoop()
+      .catch(onError)
+      .finally(() => {
+        writing = undefined
+      })
+  }
+  const envelope = (meta: Omit<SnapshotMeta, 'format' | 'savedAt'>) => ({
+    meta: { format: 1, savedAt: new Date().toISOString(), ...meta },
+  })
   return {
+    /** Encodes now (small states, and the last one at shutdown) and writes in the background. */
     save(meta: Omit<SnapshotMeta, 'format' | 'savedAt'>, state: unknown): void {
-      queued = encodeState({ meta: { format: 1, savedAt: new Date().toISOString(), ...meta }, state })
-      writing ??= writeLoop()
-        .catch(onError)
-        .finally(() => {
-          writing = undefined
-        })
+      const text = encodeState({ ...envelope(meta), state })
+      queued = async () => text
+      start()
+    },
+    /**
+     * Encodes a large state a slice at a time, never holding a head for long. One at a time: while
+     * one is being written a newer one is skipped (the next interval writes it; shutdown saves the
+     * last state whole), since its parts would keep pre-images the whole time.
+     */
+    saveParts(meta: Omit<SnapshotMeta, 'format' | 'savedAt'>, parts: () => SnapshotParts): boolean {
+      if (writing) return false
+      const taken = parts()
+      queued = async () => {
+        try {
+          return await encodeParts(envelope(meta), taken)
+        } finally {
+          taken.release()
+        }
+      }
+      start()
+      return true
     },
     async flush(): Promise<void> {
       while (writing) await writing

@@ -13,6 +13,7 @@
  */
 import type { AaveOpportunity, PlanParams } from './plan.js'
 import { byNetProfit, planLiquidations } from './plan.js'
+import { type FloatBalances, SAFETY } from './prefilter.js'
 import type { MarketState } from './state.js'
 
 const RAY = 1e27
@@ -75,7 +76,8 @@ export interface BlockPlanner {
   markDirty(keys: Iterable<string>): void
   /** After a reload, a rollback or a rebuild: everything is a candidate once. */
   markAll(): void
-  plan(market: MarketState, params: PlanParams): AaveOpportunity[]
+  /** `floats`: the strategy's float balances, so a whole-market plan skips clearly healthy accounts. */
+  plan(market: MarketState, params: PlanParams, floats?: FloatBalances): AaveOpportunity[]
   /** Candidates evaluated by the last plan (for the bench and tests). */
   readonly lastEvaluated: number
 }
@@ -111,7 +113,13 @@ export function createBlockPlanner(): BlockPlanner {
       dueAt.delete(key)
       return
     }
-    const h = Number(healthFactor) / 1e18
+    scheduleAt(key, Number(healthFactor) / 1e18, now)
+  }
+  const scheduleAt = (key: string, h: number, now: bigint) => {
+    if (h === Number.POSITIVE_INFINITY) {
+      dueAt.delete(key)
+      return
+    }
     // Below 1 but not liquidatable (a grace period, dust): every block. The float only delays an
     // exact evaluation, conservatively (a second early, never late).
     const seconds = h <= 1 ? 0 : Math.floor(Math.log(h) / rateCap) - 1
@@ -131,7 +139,7 @@ export function createBlockPlanner(): BlockPlanner {
     get lastEvaluated() {
       return lastEvaluated
     },
-    plan(market, params) {
+    plan(market, params, floats) {
       const maxRate = maxBorrowRatePerSecond(market)
       if (maxRate > rateCap) {
         rateCap = Math.max(maxRate * 2, rateCap * 2)
@@ -158,6 +166,9 @@ export function createBlockPlanner(): BlockPlanner {
       lastEvaluated = candidates?.size ?? market.accounts.size
       const evaluatedKeys = candidates ?? market.accounts.keys()
       const healthy: [string, bigint][] = []
+      // A whole-market plan (start, reload, rollback) judges clearly healthy accounts by the float
+      // estimate and schedules them by it, less the prefilter's margin: never later than exact.
+      const estimatedHealthy: [string, number][] = []
       const planned = planLiquidations(
         market,
         undefined,
@@ -167,6 +178,12 @@ export function createBlockPlanner(): BlockPlanner {
           onEvaluated: (key, healthFactor, yielded) => {
             if (!yielded) healthy.push([key, healthFactor])
           },
+          ...(candidates === undefined && floats
+            ? {
+                floats,
+                onEstimated: (key: string, estimate: number) => estimatedHealthy.push([key, estimate]),
+              }
+            : {}),
         },
       )
       const plannedKeys = new Set<string>()
@@ -178,6 +195,10 @@ export function createBlockPlanner(): BlockPlanner {
       for (const [key, healthFactor] of healthy) {
         liquidatable.delete(key)
         schedule(key, healthFactor, params.timestamp)
+      }
+      for (const [key, estimate] of estimatedHealthy) {
+        liquidatable.delete(key)
+        scheduleAt(key, estimate / SAFETY, params.timestamp)
       }
       // Candidates that no longer have a position (repaid, gone) leave the set too.
       if (candidates)

@@ -27,13 +27,13 @@ export function indexAccount(index: ExposureIndex, key: string, position: Accoun
     index.memberships.delete(key)
     return
   }
-  const reserves: number[] = []
-  let config = position.config
-  for (let id = 0; config !== 0n; id++, config >>= 2n) {
-    if ((config & 3n) === 0n) continue
-    reserves.push(id)
-    const set = index.byReserve.get(id) ?? new Set<string>()
-    index.byReserve.set(id, set)
+  const reserves = reservesIn(position.config)
+  for (const id of reserves) {
+    let set = index.byReserve.get(id)
+    if (!set) {
+      set = new Set<string>()
+      index.byReserve.set(id, set)
+    }
     set.add(key)
   }
   if (position.eMode !== 0) {
@@ -42,6 +42,18 @@ export function indexAccount(index: ExposureIndex, key: string, position: Accoun
     set.add(key)
   }
   index.memberships.set(key, { reserves, eMode: position.eMode })
+}
+
+/** Reserve ids with the collateral or borrowing bit set (number arithmetic while the bitmap fits). */
+export function reservesIn(config: bigint): number[] {
+  const out: number[] = []
+  if (config < 2n ** 52n) {
+    let bits = Number(config)
+    for (let id = 0; bits > 0; id++, bits = Math.floor(bits / 4)) if (bits % 4 !== 0) out.push(id)
+    return out
+  }
+  for (let id = 0; config !== 0n; id++, config >>= 2n) if ((config & 3n) !== 0n) out.push(id)
+  return out
 }
 
 export function buildExposureIndex(market: MarketState): ExposureIndex {

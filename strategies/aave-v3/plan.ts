@@ -127,6 +127,11 @@ export function planLiquidations(
     only?: Iterable<string>
     /** Each evaluated account's health factor and whether it yielded an opportunity. */
     onEvaluated?: (key: string, healthFactor: bigint, planned: boolean) => void
+    /**
+     * With onEvaluated: accounts the float prefilter finds clearly healthy are not evaluated exactly
+     * but reported here with their estimated health (the block planner's first, whole-market plan).
+     */
+    onEstimated?: (key: string, estimate: number) => void
     /** Evaluate every candidate exactly, without the float prefilter (to test the prefilter). */
     exact?: boolean
     /** Float copies of the balances, kept by the strategy: the prefilter then needs no bigint work. */
@@ -161,10 +166,17 @@ export function planLiquidations(
   const evaluated = subset.onEvaluated
   // Clearly healthy accounts are skipped on a float estimate; whoever wants their exact health
   // (the block planner schedules by it) evaluates every candidate.
-  const fv = subset.exact || evaluated ? undefined : floatView(view)
+  const estimated = subset.onEstimated
+  const fv = subset.exact || (evaluated && !estimated) ? undefined : floatView(view)
   for (const [key, position] of candidates) {
     if (position.config === 0n) continue
-    if (fv && (subset.floats?.estimate(fv, key) ?? healthEstimate(fv, position)) > SAFETY) continue
+    if (fv) {
+      const estimate = subset.floats?.estimate(fv, key) ?? healthEstimate(fv, position)
+      if (estimate > SAFETY) {
+        estimated?.(key, estimate)
+        continue
+      }
+    }
     const data = userAccountData(view, position)
     if (data.healthFactor >= view.rules.liquidationThresholdHf) {
       evaluated?.(key, data.healthFactor, false)

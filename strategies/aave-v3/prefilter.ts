@@ -157,12 +157,15 @@ export class FloatBalances {
     }
     const base = slot * this.reserves
     const config = position?.config ?? 0n
+    // Up to 26 reserves the bitmap fits a float exactly: bit tests without bigint arithmetic.
+    const small = this.reserves <= 26 ? Number(config) : undefined
     for (let id = 0; id < this.reserves; id++) {
-      const bits = (config >> BigInt(2 * id)) & 3n
-      const c = bits >= 2n ? (position?.scaledCollateral[id] ?? 0n) : 0n
-      const d = (bits & 1n) === 1n ? (position?.scaledDebt[id] ?? 0n) : 0n
-      this.collateral[base + id] = Number(c)
-      this.debt[base + id] = Number(d)
+      const bits =
+        small !== undefined ? Math.floor(small / 4 ** id) % 4 : Number((config >> BigInt(2 * id)) & 3n)
+      const c = bits >= 2 ? position?.scaledCollateral[id] : undefined
+      const d = (bits & 1) === 1 ? position?.scaledDebt[id] : undefined
+      this.collateral[base + id] = c ? Number(c) : 0
+      this.debt[base + id] = d ? Number(d) : 0
     }
     this.eMode[slot] = position?.eMode ?? 0
     this.exactOnly[slot] = position?.stable && position.stable.size > 0 ? 1 : 0

@@ -123,9 +123,18 @@ export async function createAaveV3Strategy(
   let triggers = buildTriggerIndex(market, floats)
   /** Open reorg checkpoints, oldest first; each collects pre-images of the accounts changed since. */
   const checkpoints: AaveCheckpoint[] = []
+  /** Snapshots being encoded a slice at a time: pre-images of the accounts changed since each began. */
+  const captures = new Set<{ pre: Map<string, AccountPosition | undefined>; valid: boolean }>()
   const journal = (key: string, previous: AccountPosition | undefined) => {
     for (const checkpoint of checkpoints)
       if (!checkpoint.pre.has(key)) checkpoint.pre.set(key, previous ? structuredClone(previous) : undefined)
+    for (const capture of captures)
+      if (!capture.pre.has(key)) capture.pre.set(key, previous ? structuredClone(previous) : undefined)
+  }
+  /** The mirror was replaced (rollback, rebuild): snapshots under way no longer describe one block. */
+  const invalidateCaptures = () => {
+    for (const capture of captures) capture.valid = false
+    captures.clear()
   }
   const rules = () => marketRules(market)
 
@@ -247,6 +256,7 @@ export async function createAaveV3Strategy(
       const checkpoint = value as AaveCheckpoint
       const at = checkpoints.indexOf(checkpoint)
       if (at < 0) throw new FatalError('restoring a checkpoint the mirror no longer keeps')
+      invalidateCaptures()
       const accounts = market.accounts
       for (const [key, previous] of checkpoint.pre) {
         if (previous) accounts.set(key, previous)
@@ -262,6 +272,7 @@ export async function createAaveV3Strategy(
       planner.markAll()
     },
     async rebuild(head) {
+      invalidateCaptures()
       market = (
         await buildMirror(needClient('rebuild the mirror'), {
           ...addresses,
@@ -281,7 +292,7 @@ export async function createAaveV3Strategy(
     plan: (params) =>
       params.predicted
         ? planLiquidations(market, exposure, params, { floats, triggers })
-        : planner.plan(market, params),
+        : planner.plan(market, params, floats),
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined
@@ -352,6 +363,31 @@ export async function createAaveV3Strategy(
       }
     },
     snapshot: () => market,
+    snapshotParts() {
+      // Accounts are only ever added or changed in place (never deleted) while the mirror follows
+      // blocks, and every change is journalled first: the live map plus the pre-images is the state
+      // as of now.
+      const { accounts, ...rest } = market
+      const capture = { pre: new Map<string, AccountPosition | undefined>(), valid: true }
+      captures.add(capture)
+      return {
+        rest: structuredClone(rest),
+        largeKey: 'accounts',
+        *entries(): Iterable<[string, unknown]> {
+          for (const [key, current] of accounts) {
+            if (!capture.valid) throw new Error('the mirror was rolled back while a snapshot was written')
+            if (!capture.pre.has(key)) yield [key, current]
+            else {
+              const before = capture.pre.get(key)
+              if (before) yield [key, before]
+            }
+          }
+        },
+        release: () => {
+          captures.delete(capture)
+        },
+      }
+    },
     async verify() {
       const result = await verifyMirror(needClient('verify the mirror'), market, {
         multicallAddress: options.multicallAddress,

@@ -55,11 +55,18 @@ describe('block planner', () => {
           const market = syntheticMarket(300, seed)
           const exposure = buildExposureIndex(market)
           const planner = createBlockPlanner()
+          // The strategy's planner: float copies of the balances, so a whole-market plan prefilters.
+          const withFloats = createBlockPlanner()
+          const floats = new FloatBalances(market.reserves.size)
+          for (const [key, position] of market.accounts) floats.set(key, position)
           const keys = [...market.accounts.keys()]
           const reserves = [...market.reserves.values()]
           let timestamp = market.block.timestamp + 12n
           const params = () => ({ timestamp, gasPriceWei: 10n ** 9n })
           expect(summary(planner.plan(market, params()))).toEqual(
+            summary(planLiquidations(market, undefined, params())),
+          )
+          expect(summary(withFloats.plan(market, params(), floats))).toEqual(
             summary(planLiquidations(market, undefined, params())),
           )
           for (const step of ops) {
@@ -69,6 +76,7 @@ describe('block planner', () => {
               const asset = reserve.asset.toLowerCase()
               market.prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(step.factor)) / 100n)
               planner.markDirty(exposedAccounts(market, exposure, [asset]))
+              withFloats.markDirty(exposedAccounts(market, exposure, [asset]))
             } else if (step.kind === 'position') {
               const key = keys[step.account % keys.length] as string
               const p = market.accounts.get(key)
@@ -79,7 +87,9 @@ describe('block planner', () => {
               const bit = 1n << BigInt(id * 2 + (step.debt ? 0 : 1))
               p.config = list[id] === 0n ? p.config & ~bit : p.config | bit
               indexAccount(exposure, key, p)
+              floats.set(key, p)
               planner.markDirty([key])
+              withFloats.markDirty([key])
             } else if (step.kind === 'time') {
               timestamp += BigInt(step.seconds)
             } else if (step.kind === 'rate') {
@@ -99,10 +109,12 @@ describe('block planner', () => {
               if (next <= reserve.ltv || next > 9_500n) continue
               reserve.liquidationThreshold = next
               planner.markDirty(exposure.byReserve.get(reserve.id) ?? [])
+              withFloats.markDirty(exposure.byReserve.get(reserve.id) ?? [])
             }
             const incremental = planner.plan(market, params())
             const full = planLiquidations(market, undefined, params())
             expect(summary(incremental)).toEqual(summary(full))
+            expect(summary(withFloats.plan(market, params(), floats))).toEqual(summary(full))
           }
         },
       ),
