@@ -38,6 +38,8 @@ const WATCH_SHARE = 1e-6
 const OCTAVE_MIN = -40
 const STEPS_PER_OCTAVE = 4
 const BUCKETS = (10 - OCTAVE_MIN) * STEPS_PER_OCTAVE + 1
+/** The sweep refreshes slots in batches of at least this many (one float view per batch). */
+const SWEEP_BATCH = 256
 
 const bucketOf = (m: number): number => {
   if (!(m > 0)) return 0
@@ -235,6 +237,14 @@ export class TriggerIndex {
    */
   sweep(fv: FloatView, count: number, now: number): void {
     const size = this.floats.size
+    if (count >= size) {
+      // Everything is due (a long gap in chain time): one whole pass, trusted from now.
+      for (let slot = 0; slot < size; slot++) this.refresh(fv, slot, now)
+      this.cursor = 0
+      this.passStartedAt = now
+      this.previousPassStartedAt = now
+      return
+    }
     for (let i = 0; i < count && size > 0; i++) {
       if (this.cursor >= size) {
         this.cursor = 0
@@ -245,9 +255,16 @@ export class TriggerIndex {
     }
   }
 
-  /** Slots per block that keep every entry within half its allowed age. */
-  sweepBudget(blockSeconds: number): number {
-    return Math.ceil((this.floats.size * Math.max(1, blockSeconds)) / (this.maxAge / 2)) + 1
+  /** Slots owed to the sweep, accrued by chain time so every entry is refreshed within a third of its allowed age. */
+  private owed = 0
+
+  /** Accrues the sweep for `seconds` of chain time; returns how many slots to refresh now (batched). */
+  sweepDue(seconds: number): number {
+    this.owed += (this.floats.size * Math.max(0, seconds)) / (this.maxAge / 3)
+    if (this.owed < SWEEP_BATCH && this.owed < this.floats.size) return 0
+    const due = Math.ceil(this.owed)
+    this.owed = 0
+    return due
   }
 
   /** Whether a tick at chain time `at` may rely on every entry. */
@@ -377,22 +394,27 @@ export function updateTriggerIndex(
 ): TriggerIndex {
   if (borrowRateCap(market) > index.rateCap) return buildTriggerIndex(market, floats)
   const now = market.block.timestamp
-  const current = pricesById(market, pricesAt(market, now))
   const refresh = new Set<string>(change.touched)
   const rebased = new Set<number>(change.configured)
-  for (const [asset, reserve] of market.reserves) {
-    const id = reserve.id
-    const before = index.referencePrices[id] ?? 0n
-    const after = current[id] ?? 0n
-    if (before === after) continue
-    const drift = before === 0n ? Number.POSITIVE_INFINITY : Math.abs(Number(after) / Number(before) - 1)
-    if (change.movedPrices.has(asset) || drift > REBASE_DRIFT) {
-      index.referencePrices[id] = after
-      rebased.add(id)
+  // Prices only move with a price event or an adapter (re-read or drifting with time).
+  if (change.movedPrices.size > 0 || market.adapters.size > 0) {
+    const current = pricesById(market, pricesAt(market, now))
+    for (const [asset, reserve] of market.reserves) {
+      const id = reserve.id
+      const before = index.referencePrices[id] ?? 0n
+      const after = current[id] ?? 0n
+      if (before === after) continue
+      const drift = before === 0n ? Number.POSITIVE_INFINITY : Math.abs(Number(after) / Number(before) - 1)
+      if (change.movedPrices.has(asset) || drift > REBASE_DRIFT) {
+        index.referencePrices[id] = after
+        rebased.add(id)
+      }
     }
   }
   for (const id of rebased) for (const key of exposure.byReserve.get(id) ?? []) refresh.add(key)
-  // v3.0: a category priced by a source moves with it (its members are watched, not indexed).
+  const sweep = index.sweepDue(blockSeconds)
+  if (refresh.size === 0 && sweep === 0) return index
+  // v3.0: a category priced by a source moves with it (its members are booked on the source).
   index.sourceReserves = sourceReserves(market)
   const fv = referenceView(market, index.referencePrices, now)
   const at = Number(now)
@@ -400,6 +422,6 @@ export function updateTriggerIndex(
     const slot = floats.slotOf(key)
     if (slot !== undefined) index.refresh(fv, slot, at)
   }
-  index.sweep(fv, index.sweepBudget(blockSeconds), at)
+  index.sweep(fv, sweep, at)
   return index
 }

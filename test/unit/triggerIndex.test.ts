@@ -9,7 +9,13 @@ import { describe, expect, it } from 'vitest'
 import { syntheticMarket } from '../../bench/syntheticMarket.js'
 import type { PendingTx } from '../../src/types.js'
 import { buildExposureIndex, exposedAccounts, indexAccount } from '../../strategies/aave-v3/exposure.js'
-import { marketRules, normalizedDebt, normalizedIncome } from '../../strategies/aave-v3/math.js'
+import {
+  createMarketView,
+  marketRules,
+  normalizedDebt,
+  normalizedIncome,
+  userAccountData,
+} from '../../strategies/aave-v3/math.js'
 import { type AaveOpportunity, planLiquidations } from '../../strategies/aave-v3/plan.js'
 import { FloatBalances } from '../../strategies/aave-v3/prefilter.js'
 import {
@@ -175,6 +181,44 @@ describe('trigger index', () => {
       ),
       { numRuns: 150 },
     )
+  })
+
+  it('covers interest accrued until the index stops trusting its entries', () => {
+    const market = syntheticMarket(5_000, 11, { healthy: true })
+    market.poolRevision = 10n
+    // Rates at half the index's cap: interest then grows debt by √G_MAX over the index's trust.
+    for (const reserve of market.reserves.values()) reserve.variableBorrowRate = RAY / 2n
+    // Accounts a hair above the threshold, inside what that interest can erase.
+    const view = createMarketView(market, market.block.timestamp)
+    let placed = 0
+    for (const position of market.accounts.values()) {
+      if (placed === 40 || (position.config & 3n) === 0n) continue
+      const hf = userAccountData(view, position).healthFactor
+      if (hf >= 2n ** 255n || hf === 0n) continue
+      const target = 10n ** 18n + 50_000_000_000_000n + BigInt(placed) * 5_000_000_000_000n
+      position.scaledDebt = position.scaledDebt.map((d) => (d === undefined ? d : (d * hf) / target))
+      placed++
+    }
+    const floats = new FloatBalances(market.reserves.size)
+    for (const [key, position] of market.accounts) floats.set(key, position)
+    const triggers = buildTriggerIndex(market, floats)
+    const exposure = buildExposureIndex(market)
+    const usdc = [...market.reserves.values()].find((r) => r.id === 0)
+    if (!usdc) throw new Error('no reserve 0 in the synthetic market')
+    const asset = usdc.asset.toLowerCase()
+    // A move too small to matter by itself: what crosses, crosses by interest.
+    const prices = new Map([[asset, ((market.prices.get(asset) ?? 0n) * 1_000_000n) / 1_000_001n]])
+    const params = {
+      timestamp: market.block.timestamp + BigInt(Math.floor(triggers.maxAge * 0.99)),
+      predicted: { prices, tx: TX },
+      gasPriceWei: 10n ** 9n,
+      now: () => 0,
+    }
+    const atIndex = planLiquidations(market, exposure, { ...params, timestamp: market.block.timestamp + 1n })
+    const exact = planLiquidations(market, exposure, params, { exact: true })
+    // Interest over that time does bring accounts to the threshold that were above it.
+    expect(exact.length).toBeGreaterThan(atIndex.length)
+    expect(summary(planLiquidations(market, exposure, params, { floats, triggers }))).toEqual(summary(exact))
   })
 
   it('walks a small share of the exposed accounts for a small move, and none it does not trust', () => {
