@@ -10,14 +10,10 @@ import { join } from 'node:path'
 import { freePort } from '../src/chain/startAnvil.js'
 import { DEMO_LIQUIDATOR_KEY } from '../src/demo.js'
 import { devnetInfo } from '../src/devnet/devnetFile.js'
-import { createLogger } from '../src/logger.js'
-import { saveSnapshot } from '../src/store/snapshotStore.js'
 import { startAaveDevnet } from '../strategies/aave-v3/devnet/index.js'
-import { aaveV3 } from '../strategies/aave-v3/index.js'
-import type { AaveStrategy } from '../strategies/aave-v3/strategy.js'
 import { projectRoot } from '../test/support/helpers.js'
 import { record } from './figures.js'
-import { syntheticMarket } from './syntheticMarket.js'
+import { writeSyntheticSnapshot } from './syntheticSnapshot.js'
 
 const ACCOUNTS = 100_000
 
@@ -27,30 +23,7 @@ export async function benchRestart(): Promise<string[]> {
   try {
     const devnetFile = join(dir, 'devnet.json')
     writeFileSync(devnetFile, JSON.stringify(devnetInfo(devnet)))
-    const options = {
-      addressesProvider: devnet.addresses.addressesProvider,
-      multicallAddress: devnet.addresses.batchReader,
-      wrappedNative: devnet.addresses.reserves.WETH?.asset,
-      fromBlock: 0n,
-    }
-    const strategy = (await aaveV3.create({ client: devnet.client, log: createLogger('silent') }, options, {
-      fromBlock: 0n,
-    })) as AaveStrategy
-    const market = strategy.market()
-    // Synthetic borrowers over the same reserve ids (the synthetic market follows the devnet's order).
-    for (const [key, position] of syntheticMarket(ACCOUNTS, 3, { healthy: true }).accounts)
-      market.accounts.set(key, position)
-    saveSnapshot(
-      join(dir, 'data'),
-      {
-        strategy: 'aave-v3',
-        chainId: devnet.chainId,
-        market: devnet.addresses.addressesProvider,
-        blockNumber: market.block.number.toString(),
-        blockHash: market.block.hash,
-      },
-      market,
-    )
+    await writeSyntheticSnapshot(devnet, join(dir, 'data'), ACCOUNTS)
     const build = spawnSync('npm', ['run', 'build'], { cwd: projectRoot, encoding: 'utf8' })
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`)
     /** Spawns the daemon, waits for /healthz, stops it: ms to healthy, and its log. */

@@ -12,7 +12,7 @@ import { createChainFollower } from './chain/followChain.js'
 import { detectL1FeeOracle } from './chain/l1Fee.js'
 import { createRecentSet } from './chain/recentSet.js'
 import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
-import { type ChainWatcher, createChainWatcher } from './collectors/chainWatcher.js'
+import { type ChainWatcher, createChainWatcher, headerOf } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
@@ -265,16 +265,7 @@ export async function startDaemon(
     stop: () => {
       for (const w of endpointWatchers) w.stop()
     },
-    latestHead: async () => {
-      const block = await client.getBlock({ blockTag: 'latest' })
-      return {
-        number: block.number,
-        hash: block.hash,
-        parentHash: block.parentHash,
-        timestamp: block.timestamp,
-        baseFeePerGas: block.baseFeePerGas,
-      }
-    },
+    latestHead: async () => headerOf(await client.getBlock({ blockTag: 'latest' })),
   }
   watcher = createdWatcher
   await createdWatcher.ready

@@ -73,7 +73,8 @@ export function toPendingTx(raw: RawTx, seenAt: number): PendingTx {
   }
 }
 
-function fromBlock(block: {
+/** The header fields the engine uses, from a viem block. */
+export function headerOf(block: {
   number: bigint
   hash: Hex
   parentHash: Hex
@@ -105,7 +106,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
   let timer: NodeJS.Timeout | undefined
   let stopped = false
 
-  const latestHead = async () => fromBlock(await client.getBlock({ blockTag: 'latest' }))
+  const latestHead = async () => headerOf(await client.getBlock({ blockTag: 'latest' }))
 
   if (ws) {
     let lastSocketHead = { number: -1n, at: now() }
@@ -131,7 +132,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
             // newest block over HTTP before that block's logs are queryable (seen on anvil under
             // load: a block handled that way missed its logs, and the socket's copy was deduplicated).
             if (head.number > 0n)
-              params.onHead(fromBlock(await client.getBlock({ blockNumber: head.number - 1n })))
+              params.onHead(headerOf(await client.getBlock({ blockNumber: head.number - 1n })))
           }
         } catch (error) {
           log.debug({ err: errorText(error) }, 'head check over HTTP failed')

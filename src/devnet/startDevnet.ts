@@ -58,9 +58,17 @@ export async function startDevnet(
       seed: options.seed ?? 1,
       options: { ...defaults, ...options.options },
     })
-    // Interval mining starts after setup so deployment and seeding stay fast.
-    if (options.blockTimeSeconds !== undefined)
-      await devActions(client).setIntervalMining({ interval: options.blockTimeSeconds })
+    // Interval mining starts after setup so deployment and seeding stay fast. anvil's interval is
+    // whole seconds; a sub-second block time (L2s: 250 ms) is mined by the devnet itself.
+    let miner: ReturnType<typeof startMiner> | undefined
+    if (options.blockTimeSeconds !== undefined) {
+      if (Number.isInteger(options.blockTimeSeconds))
+        await devActions(client).setIntervalMining({ interval: options.blockTimeSeconds })
+      else {
+        await devActions(client).setAutomine(false)
+        miner = startMiner(client, options.blockTimeSeconds * 1000)
+      }
+    }
     return {
       protocol: protocol.name,
       rpcUrl: anvil.rpcUrl,
@@ -74,6 +82,7 @@ export async function startDevnet(
       client,
       anvil,
       async stop() {
+        await miner?.stop()
         await deployment.stop?.()
         await anvil.stop()
       },
@@ -81,6 +90,39 @@ export async function startDevnet(
   } catch (error) {
     await anvil.stop()
     throw error
+  }
+}
+
+/**
+ * Mines a block every `intervalMs` (on a schedule, not after each other: a slow block does not
+ * delay the next one's slot), until stopped.
+ */
+function startMiner(client: PublicClient, intervalMs: number) {
+  let stopped = false
+  let mining: Promise<unknown> = Promise.resolve()
+  const started = performance.now()
+  let slot = 0
+  let timer: NodeJS.Timeout | undefined
+  const next = () => {
+    if (stopped) return
+    slot++
+    timer = setTimeout(
+      () => {
+        mining = devActions(client)
+          .mine({ blocks: 1 })
+          .catch(() => undefined)
+        next()
+      },
+      Math.max(0, started + slot * intervalMs - performance.now()),
+    )
+  }
+  next()
+  return {
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await mining
+    },
   }
 }
 

@@ -301,7 +301,8 @@ export async function loadMarket(
   return state
 }
 
-interface RawReserveData {
+/** What Pool.getReserveData returns (the fields the mirror reads). */
+export interface RawReserveData {
   configuration: { data: bigint }
   liquidityIndex: bigint
   currentLiquidityRate: bigint

@@ -8,16 +8,18 @@ import type { Address, PublicClient } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import { FatalError } from '../../src/errors.js'
 import { aaveOracleAbi, poolAbi, scaledTokenAbi } from './abi.js'
+import type { RawReserveData } from './loadMarket.js'
 import type { MarketState } from './state.js'
 
-interface RawReserve {
-  liquidityIndex: bigint
-  currentLiquidityRate: bigint
-  variableBorrowIndex: bigint
-  currentVariableBorrowRate: bigint
-  currentStableBorrowRate: bigint
-  lastUpdateTimestamp: number
-}
+type RawReserve = Pick<
+  RawReserveData,
+  | 'liquidityIndex'
+  | 'currentLiquidityRate'
+  | 'variableBorrowIndex'
+  | 'currentVariableBorrowRate'
+  | 'currentStableBorrowRate'
+  | 'lastUpdateTimestamp'
+>
 
 export async function resyncAccounts(
   client: PublicClient,

@@ -151,3 +151,23 @@ describe('devnet market', () => {
     expect(aBefore - (await balanceOf(r('WETH').aToken, user))).toBeGreaterThan(seized)
   })
 })
+
+describe('devnet block time', () => {
+  it('mines sub-second blocks (anvil takes whole seconds; the devnet mines 250 ms itself)', async () => {
+    const fast = await startAaveDevnet({ accounts: 0, blockTimeSeconds: 0.25 })
+    try {
+      const first = await fast.client.getBlockNumber({ cacheTime: 0 })
+      const started = Date.now()
+      let now = first
+      while (now - first < 8n && Date.now() - started < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        now = await fast.client.getBlockNumber({ cacheTime: 0 })
+      }
+      expect(now - first).toBeGreaterThanOrEqual(8n)
+      // Eight blocks take 2 s at 250 ms, and 8 s at anvil's smallest interval (1 s).
+      expect(Date.now() - started).toBeLessThan(6_000)
+    } finally {
+      await fast.stop()
+    }
+  })
+})
