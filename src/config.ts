@@ -49,6 +49,14 @@ const fileSchema = z.strictObject({
         .optional(),
       minProfitUsd: decimalString.optional(),
       priorityFeeShareBps: z.number().int().min(0).max(10_000).optional(),
+      /**
+       * Bids learned from landed liquidations: the percentile of winners' priority-fee share of the
+       * bonus to bid (null: off, the fixed share always), over the last bidWindow of them, once
+       * there are bidMinSamples.
+       */
+      bidPercentile: z.number().min(0).max(100).nullable().optional(),
+      bidWindow: z.number().int().min(1).max(10_000).optional(),
+      bidMinSamples: z.number().int().min(1).max(10_000).optional(),
       maxFeePerGasGwei: decimalString.optional(),
       replaceAfterBlocks: z.number().int().min(1).max(100).optional(),
       maxConcurrent: z.number().int().min(1).max(64).optional(),
@@ -88,6 +96,10 @@ export interface Config {
     privateKeyEnv: string
     minProfitUsd: string
     priorityFeeShareBps: number
+    /** undefined: bids are not learned. */
+    bidPercentile: number | undefined
+    bidWindow: number
+    bidMinSamples: number
     maxFeePerGasGwei: string
     replaceAfterBlocks: number
     maxConcurrent: number
@@ -279,6 +291,9 @@ export function parseConfig(
       privateKeyEnv: flags.privateKeyEnv ?? e.privateKeyEnv ?? 'UNDERTOW_PRIVATE_KEY',
       minProfitUsd: String(minProfitUsd),
       priorityFeeShareBps: e.priorityFeeShareBps ?? 3_000,
+      bidPercentile: e.bidPercentile === null ? undefined : (e.bidPercentile ?? 75),
+      bidWindow: e.bidWindow ?? 100,
+      bidMinSamples: e.bidMinSamples ?? 5,
       maxFeePerGasGwei: String(e.maxFeePerGasGwei ?? '300'),
       replaceAfterBlocks: e.replaceAfterBlocks ?? 2,
       maxConcurrent: e.maxConcurrent ?? 2,

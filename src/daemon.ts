@@ -16,13 +16,14 @@ import { type ChainWatcher, createChainWatcher, headerOf } from './collectors/ch
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
+import { type BidLearner, createBidLearner } from './executor/bidLearner.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import { createBroadcastLane } from './executor/publicLane.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
 import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
 import { createSnapshotWriter, loadSnapshot } from './store/snapshotStore.js'
-import type { Strategy } from './types.js'
+import type { BlockHeader, LiquidationEvent, Strategy } from './types.js'
 
 export interface Daemon {
   engine: Engine
@@ -34,6 +35,8 @@ export interface Daemon {
   prices: HermesStream | undefined
   /** 'snapshot' when resumed from disk, 'backfill' when built from logs. */
   startedFrom: 'snapshot' | 'backfill'
+  /** What winners paid, learned from landed liquidations (undefined: learning off). */
+  bids: BidLearner | undefined
   stop(timeoutMs?: number): Promise<void>
 }
 
@@ -179,7 +182,41 @@ export async function startDaemon(
   const l1Fee = await retrying('L1 fee oracle', () => detectL1FeeOracle(client))
   const fastClient = createFastClient(client, ws)
   if (l1Fee) log.info('L1 data fee priced from the OP-stack GasPriceOracle')
+  const bids =
+    config.execution.bidPercentile === undefined
+      ? undefined
+      : createBidLearner({
+          percentile: config.execution.bidPercentile,
+          window: config.execution.bidWindow,
+          minSamples: config.execution.bidMinSamples,
+        })
+  const bidLog = log.child({ component: 'bids' })
+  /** What each winning transaction paid above the base fee, against the bonus its liquidations earned. */
+  const learnFrom = async (events: LiquidationEvent[], header: BlockHeader) => {
+    if (!bids) return
+    const byTx = new Map<string, bigint>()
+    for (const e of events) byTx.set(e.txHash, (byTx.get(e.txHash) ?? 0n) + e.valueBase)
+    for (const [hash, bonusBase] of byTx) {
+      try {
+        const receipt = await client.getTransactionReceipt({ hash: hash as Hex })
+        const baseFee =
+          receipt.blockNumber === header.number
+            ? (header.baseFeePerGas ?? 0n)
+            : ((await client.getBlock({ blockNumber: receipt.blockNumber })).baseFeePerGas ?? 0n)
+        const tipPerGas = receipt.effectiveGasPrice > baseFee ? receipt.effectiveGasPrice - baseFee : 0n
+        bids.observe({
+          tipPaidWei: tipPerGas * receipt.gasUsed,
+          bonusBase,
+          nativePriceBase: strategy.nativePriceBase(),
+        })
+        bidLog.debug({ tx: hash, tipPerGas: tipPerGas.toString(), samples: bids.samples }, 'winning bid seen')
+      } catch (error) {
+        bidLog.warn({ tx: hash, err: errorText(error) }, 'winning bid not read')
+      }
+    }
+  }
   const executor = createExecutor({
+    bids,
     l1Fee,
     client,
     fastClient,
@@ -217,6 +254,7 @@ export async function startDaemon(
     log: log.child({ component: 'engine' }),
     metrics,
     persist,
+    onLiquidations: (events, header) => void learnFrom(events, header),
     l1Fee,
     settings: {
       maxConcurrent: config.execution.maxConcurrent,
@@ -318,6 +356,7 @@ export async function startDaemon(
     watcher: createdWatcher,
     prices,
     startedFrom: restored ? 'snapshot' : 'backfill',
+    bids,
     async stop(timeoutMs = 30_000) {
       await createdEngine.drain(timeoutMs)
       await snapshots.flush()

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics.js'
 import { createOpportunityQueue } from './queue/opportunityQueue.js'
 import type {
   BlockHeader,
+  LiquidationEvent,
   Opportunity,
   PendingTx,
   PredictedPrice,
@@ -52,6 +53,8 @@ export interface EngineDeps {
   log: Logger
   metrics: Metrics
   settings: EngineSettings
+  /** Liquidations that landed in a block just synced (anyone's): told without waiting on it. */
+  onLiquidations?: ((events: LiquidationEvent[], header: BlockHeader) => void) | undefined
   /** Saves a snapshot; `final` at shutdown (then it may take as long as it needs). */
   persist?: ((final?: boolean) => void) | undefined
   /** OP-stack chains: the L1 data fee, sampled per head and subtracted in ranking. */
@@ -199,6 +202,7 @@ export function createEngine(deps: EngineDeps): Engine {
       log.warn({ err: errorText(error) }, 'L1 fee sample failed; ranking keeps the previous one')
     })
     const result = await deps.sync(header)
+    if (result.liquidations) deps.onLiquidations?.(result.liquidations, header)
     await l1Refresh
     // A new block has most likely carried the pending updates; their prices now come from logs.
     pendingOracle = []

@@ -107,6 +107,8 @@ export interface LiquidationEvent<D extends Details = Details> {
 export interface SyncResult {
   /** Accounts whose health may have changed (positions changed or prices moved). */
   changedAccounts: number
+  /** Liquidations (anyone's) in the blocks just applied near the head: what winners paid is learned. */
+  liquidations?: LiquidationEvent[]
   reorgedTo?: bigint
   rebuilt?: boolean
 }

@@ -80,7 +80,12 @@ export async function advanceStrategy(
     },
   })
   const result = await strategy.advance(await groupByBlock(client, last), head)
-  return { ...result, changedAccounts: changed + result.changedAccounts }
+  const liquidations = strategy.liquidationsIn(last)
+  return {
+    ...result,
+    changedAccounts: changed + result.changedAccounts,
+    ...(liquidations.length > 0 ? { liquidations } : {}),
+  }
 }
 
 export function createChainFollower(params: {

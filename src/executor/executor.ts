@@ -20,6 +20,7 @@ import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { BlockHeader, Opportunity, Strategy } from '../types.js'
+import type { BidLearner } from './bidLearner.js'
 import { discoverFundingOverrides } from './fundingOverrides.js'
 import { bidGas, bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
 import { createNonceManager, type NonceManager } from './nonceManager.js'
@@ -87,6 +88,8 @@ export interface ExecutorDeps {
   lane?: SubmissionLane
   /** OP-stack chains: the L1 data fee each transaction also pays. */
   l1Fee?: L1FeeOracle | undefined
+  /** What winners paid: the share of profit to bid once it knows (the configured one until then). */
+  bids?: BidLearner | undefined
   now?: () => number
 }
 
@@ -195,14 +198,28 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     const l1EstimateBase = deps.l1Fee
       ? (deps.l1Fee.estimateWei(opp.call.data) * nativePrice) / 10n ** 18n
       : 0n
+    // The share of profit offered to the block producer: learned from the winners once there are
+    // enough of them, the configured one until then; a backrun copies its oracle update's fees.
+    const learned = opp.dependsOn ? undefined : deps.bids?.current()
+    const bidReason = opp.dependsOn
+      ? { source: 'oracle update fees' }
+      : learned
+        ? {
+            source: 'learned',
+            shareBps: learned.shareBps.toString(),
+            percentile: learned.percentile,
+            samples: learned.samples,
+          }
+        : { source: 'configured', shareBps: settings.priorityFeeShareBps.toString() }
     const bid = bidGas({
       profitBase: profitBase - l1EstimateBase,
       gasLimit,
       baseFeeWei: head.baseFeePerGas ?? 0n,
       nativePriceBase: nativePrice,
-      shareBps: settings.priorityFeeShareBps,
+      shareBps: learned?.shareBps ?? settings.priorityFeeShareBps,
       maxFeeCapWei: settings.maxFeePerGasWei,
       dependsOn: opp.dependsOn,
+      keepBase: settings.minProfitBase,
     })
     if ('refuse' in bid) return refuse(opp, bid.refuse)
     const expectedFee = (head.baseFeePerGas ?? 0n) + bid.maxPriorityFeePerGas
@@ -250,6 +267,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         maxFeePerGasWei: bid.maxFeePerGas.toString(),
         maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString(),
         backrun: opp.dependsOn?.hash,
+        bid: bidReason,
         from: simulateFrom,
       }
       const signature = JSON.stringify({ ...printable(opp.details), backrun: opp.dependsOn?.hash })
@@ -307,6 +325,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         netBase: netBase.toString(),
         ...(deps.l1Fee ? { l1FeeWei: l1FeeWei.toString() } : {}),
         lane: lane.name,
+        bid: { ...bidReason, maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString() },
         backrun: opp.dependsOn?.hash,
         details: printable(opp.details),
       },

@@ -1,7 +1,8 @@
 /**
  * Pure gas pricing. A backrun of a pending oracle update copies the update's fee fields so that it
  * is ordered right after it (anvil orders by fee cap, then arrival; geth by tip, then arrival).
- * Otherwise the priority fee is a share of the expected profit, capped by the configured fee cap.
+ * Otherwise the priority fee is a share of the expected profit (configured, or learned from the
+ * winners: bidLearner.ts), never more than leaves the minimum profit, capped by the fee cap.
  */
 import type { PendingTx } from '../types.js'
 import type { RefusalReason } from './refusal.js'
@@ -20,6 +21,8 @@ export interface BidParams {
   shareBps: bigint
   maxFeeCapWei: bigint
   dependsOn?: PendingTx | undefined
+  /** Profit the bid must leave (the minimum profit): the tip is cut to fit, never past it. */
+  keepBase?: bigint | undefined
 }
 
 export function bidGas(p: BidParams): GasBid | { refuse: RefusalReason } {
@@ -35,6 +38,13 @@ export function bidGas(p: BidParams): GasBid | { refuse: RefusalReason } {
   const profitWei = (p.profitBase * 10n ** 18n) / p.nativePriceBase
   let tip = (profitWei * p.shareBps) / 10_000n / p.gasLimit
   const minTip = 10n ** 6n
+  if (p.keepBase !== undefined) {
+    // What may go to gas at all: the profit above the minimum, less the base fee it pays anyway.
+    const spendableWei =
+      ((p.profitBase - p.keepBase) * 10n ** 18n) / p.nativePriceBase - p.baseFeeWei * p.gasLimit
+    const maxTip = spendableWei > 0n ? spendableWei / p.gasLimit : 0n
+    if (tip > maxTip) tip = maxTip
+  }
   if (tip < minTip) tip = minTip
   let maxFee = p.baseFeeWei * 2n + tip
   if (maxFee > p.maxFeeCapWei) maxFee = p.maxFeeCapWei

@@ -58,6 +58,12 @@ describe('undertow daemon', () => {
     expect(await waitUntilSettled(run)).toBe(true)
     const records = run.daemon.executor.records
     expect(records.length).toBeGreaterThanOrEqual(3)
+    // Every landed liquidation taught the bid learner what it paid (the receipts are read after the head).
+    const landedTxs = new Set(records.map((r) => r.hash)).size
+    const learnedBy = Date.now() + 10_000
+    while ((run.daemon.bids?.samples ?? 0) < landedTxs && Date.now() < learnedBy)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(run.daemon.bids?.samples).toBe(landedTxs)
     expect(openProfitable(run.daemon)).toEqual([])
     // Nothing it sent reverted: backruns planned on only the first pending updates were re-checked
     // against all of them before signing (and cancelled if already sent).

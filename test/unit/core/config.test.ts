@@ -72,6 +72,9 @@ describe('parseConfig', () => {
       privateKeyEnv: 'UNDERTOW_PRIVATE_KEY',
       minProfitUsd: '1',
       priorityFeeShareBps: 3_000,
+      bidPercentile: 75,
+      bidWindow: 100,
+      bidMinSamples: 5,
       maxFeePerGasGwei: '300',
       replaceAfterBlocks: 2,
       maxConcurrent: 2,
@@ -138,6 +141,20 @@ describe('parseConfig', () => {
     expect(errorOf(() => parseConfig({ config: core }, {}, registry))).toMatch(
       /unknown key execution\.turbo$/,
     )
+    const percentile = file('percentile.json', {
+      rpc: { http: 'http://x:1' },
+      execution: { bidPercentile: 150 },
+    })
+    expect(errorOf(() => parseConfig({ config: percentile }, {}, registry))).toMatch(
+      /execution\.bidPercentile/,
+    )
+    // null turns learning off: the configured share always.
+    const off = file('off.json', {
+      rpc: { http: 'http://x:1' },
+      market: { addressesProvider: PROVIDER },
+      execution: { bidPercentile: null },
+    })
+    expect(parseConfig({ config: off }, {}, registry).execution.bidPercentile).toBeUndefined()
   })
 
   it("validates the section with the chosen strategy's schema", () => {

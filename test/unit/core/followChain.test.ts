@@ -58,6 +58,7 @@ function recordingStrategy(start: bigint) {
       head = to
       return { changedAccounts: blocks.length }
     },
+    liquidationsIn: () => [],
   }
   return { strategy: strategy as unknown as Strategy, applied }
 }
