@@ -60,6 +60,8 @@ const fileSchema = z.strictObject({
       maxFeePerGasGwei: decimalString.optional(),
       replaceAfterBlocks: z.number().int().min(1).max(100).optional(),
       maxConcurrent: z.number().int().min(1).max(64).optional(),
+      /** Work everything one pending update opens at once (up to 64) rather than maxConcurrent at a time. */
+      burst: z.boolean().optional(),
       gasLimitMarginBps: z.number().int().min(0).max(50_000).optional(),
       dryRun: z.boolean().optional(),
       /** The address a dry run simulates from when no key is given (the key's address otherwise). */
@@ -103,6 +105,7 @@ export interface Config {
     maxFeePerGasGwei: string
     replaceAfterBlocks: number
     maxConcurrent: number
+    burst: boolean
     gasLimitMarginBps: number
     dryRun: boolean
     liquidator: Address | undefined
@@ -297,6 +300,7 @@ export function parseConfig(
       maxFeePerGasGwei: String(e.maxFeePerGasGwei ?? '300'),
       replaceAfterBlocks: e.replaceAfterBlocks ?? 2,
       maxConcurrent: e.maxConcurrent ?? 2,
+      burst: e.burst ?? true,
       gasLimitMarginBps: e.gasLimitMarginBps ?? 3_000,
       dryRun: flags.dryRun ?? e.dryRun ?? false,
       liquidator: flags.liquidator ?? e.liquidator,

@@ -12,7 +12,7 @@ import { createChainFollower } from './chain/followChain.js'
 import { detectL1FeeOracle } from './chain/l1Fee.js'
 import { createRecentSet } from './chain/recentSet.js'
 import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
-import { type ChainWatcher, createChainWatcher, headerOf } from './collectors/chainWatcher.js'
+import { type ChainWatcher, createChainWatcher, headerOf, settledHead } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
@@ -258,6 +258,7 @@ export async function startDaemon(
     l1Fee,
     settings: {
       maxConcurrent: config.execution.maxConcurrent,
+      burst: config.execution.burst,
       watchdogBlocks: config.watchdogBlocks,
       blockTimeMs: (config.blockTimeSeconds ?? 12) * 1000,
       snapshotEveryBlocks: 25,
@@ -304,6 +305,7 @@ export async function startDaemon(
       for (const w of endpointWatchers) w.stop()
     },
     latestHead: async () => headerOf(await client.getBlock({ blockTag: 'latest' })),
+    settledHead: () => settledHead(client),
   }
   watcher = createdWatcher
   await createdWatcher.ready

@@ -94,8 +94,20 @@ export interface ChainWatcher {
   /** Settles when every subscription is live, so nothing sent after it can be missed. */
   ready: Promise<void>
   stop(): void
-  /** The latest head, over HTTP (used after reconnects and at start). */
+  /** The latest head, over HTTP. */
   latestHead(): Promise<BlockHeader>
+  /**
+   * The block before the newest, over HTTP (at start and after reconnects): nodes can serve their
+   * newest block before its logs are queryable (geth, erigon; seen on anvil under load, where a
+   * block synced that way missed its logs). The subscription brings the newest right after.
+   */
+  settledHead(): Promise<BlockHeader>
+}
+
+/** The block before the newest (block 0 on a new chain). */
+export async function settledHead(client: PublicClient): Promise<BlockHeader> {
+  const newest = await client.getBlockNumber({ cacheTime: 0 })
+  return headerOf(await client.getBlock({ blockNumber: newest > 0n ? newest - 1n : 0n }))
 }
 
 export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
@@ -161,7 +173,8 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
   } else {
     const poll = async () => {
       try {
-        params.onHead(await latestHead())
+        // Without a subscription every head comes over HTTP: the settled one (see settledHead).
+        params.onHead(await settledHead(client))
       } catch (error) {
         log.warn({ err: errorText(error) }, 'head poll failed')
       }
@@ -172,6 +185,7 @@ export function createChainWatcher(params: ChainWatcherParams): ChainWatcher {
 
   return {
     latestHead,
+    settledHead: () => settledHead(client),
     ready: Promise.all(ready).then(() => undefined),
     stop() {
       stopped = true

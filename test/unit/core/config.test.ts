@@ -78,6 +78,7 @@ describe('parseConfig', () => {
       maxFeePerGasGwei: '300',
       replaceAfterBlocks: 2,
       maxConcurrent: 2,
+      burst: true,
       gasLimitMarginBps: 3_000,
       dryRun: false,
     })

@@ -44,6 +44,7 @@ function setup(
   })
   return {
     engine,
+    strategy,
     plans,
     synced,
     exec,
@@ -55,6 +56,27 @@ function setup(
 }
 
 describe('engine', () => {
+  it('catches up to the block before the newest, never backwards', async () => {
+    const t = setup(() => [])
+    // Nodes can serve their newest block before its logs are queryable: start from the one before.
+    const watcher = {
+      ready: Promise.resolve(),
+      stop: () => undefined,
+      latestHead: async () => header(20),
+      settledHead: async () => header(19),
+    }
+    await t.engine.catchUp(watcher)
+    expect(t.synced).toEqual([19n])
+    // A strategy already at (or past) the settled head is not sent back to it (a reconnect).
+    ;(t.strategy as { head: { number: bigint; hash: string; timestamp: bigint } }).head = {
+      number: 25n,
+      hash: '0x25',
+      timestamp: 1_025n,
+    }
+    await t.engine.catchUp(watcher)
+    expect(t.synced).toEqual([19n])
+  })
+
   it('handles heads in order: sync, then plan, then executes best first', async () => {
     const t = setup(() => [opportunity('k1', 5n), opportunity('k2', 9n), opportunity('k3', 1n)])
     t.engine.onHead(header(10))
