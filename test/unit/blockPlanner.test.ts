@@ -50,9 +50,9 @@ describe('block planner', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 1_000 }),
-        fc.array(op, { minLength: 1, maxLength: 25 }),
+        fc.array(op, { minLength: 1, maxLength: 20 }),
         (seed, ops) => {
-          const market = syntheticMarket(300, seed)
+          const market = syntheticMarket(150, seed)
           const exposure = buildExposureIndex(market)
           const planner = createBlockPlanner()
           // The strategy's planner: float copies of the balances, so a whole-market plan prefilters.
@@ -118,7 +118,7 @@ describe('block planner', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 1_000 },
     )
   })
 
@@ -130,7 +130,7 @@ describe('block planner', () => {
         fc.array(fc.integer({ min: 50, max: 150 }), { minLength: 6, maxLength: 6 }),
         fc.integer({ min: 0, max: 365 * 86_400 }),
         (seed, v36, moves, seconds) => {
-          const market = syntheticMarket(1_000, seed, { healthy: seed % 2 === 0 })
+          const market = syntheticMarket(300, seed, { healthy: seed % 2 === 0 })
           if (v36) market.poolRevision = 10n
           ;[...market.reserves.values()].forEach((r, i) => {
             const asset = r.asset.toLowerCase()
@@ -145,7 +145,7 @@ describe('block planner', () => {
           expect(summary(planLiquidations(market, undefined, params, { floats }))).toEqual(exact)
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 1_000 },
     )
   })
 

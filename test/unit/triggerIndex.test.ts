@@ -60,7 +60,7 @@ const step = fc.oneof(
   }),
   fc.record({
     kind: fc.constant('position' as const),
-    account: fc.nat(399),
+    account: fc.nat(249),
     reserve: fc.nat(5),
     factor: fc.integer({ min: 0, max: 300 }),
     debt: fc.boolean(),
@@ -90,7 +90,7 @@ describe('trigger index', () => {
         fc.boolean(),
         fc.array(step, { minLength: 1, maxLength: 30 }),
         (seed, v36, healthy, steps) => {
-          const market = syntheticMarket(400, seed, { healthy })
+          const market = syntheticMarket(250, seed, { healthy })
           if (v36) market.poolRevision = 10n
           const exposure = buildExposureIndex(market)
           const floats = new FloatBalances(market.reserves.size)
@@ -179,7 +179,7 @@ describe('trigger index', () => {
           return ticks >= 0
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 1_000 },
     )
   })
 
