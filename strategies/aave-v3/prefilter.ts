@@ -16,10 +16,27 @@ export interface FloatView {
   /** Per reserve id: collateral value per scaled unit (× LT), debt value per scaled unit. */
   collateral: Float64Array
   debt: Float64Array
+  /**
+   * Per reserve id: the most the contract's rounding can move that reserve's value (base units):
+   * half a token unit of balance (rayMul) and one base unit of value (floor or ceil), × LT for
+   * collateral. Negligible for any position worth liquidating, decisive for dust.
+   */
+  collateralSlack: Float64Array
+  debtSlack: Float64Array
   /** Collateral that counts (a non-zero threshold, or a version where zero still counts). */
   counts: Uint8Array
   masks: bigint[]
-  eModes: Map<number, { collateral: Float64Array; debt: Float64Array; sourcePriced: boolean; bitmap: bigint }>
+  eModes: Map<
+    number,
+    {
+      collateral: Float64Array
+      debt: Float64Array
+      collateralSlack: Float64Array
+      debtSlack: Float64Array
+      sourcePriced: boolean
+      bitmap: bigint
+    }
+  >
   stableDebt: boolean
 }
 
@@ -28,6 +45,8 @@ export function floatView(view: MarketView): FloatView {
   const collateral = new Float64Array(n)
   const debt = new Float64Array(n)
   const counts = new Uint8Array(n)
+  const collateralSlack = new Float64Array(n)
+  const debtSlack = new Float64Array(n)
   const masks: bigint[] = []
   for (let id = 0; id < n; id++) {
     masks[id] = 3n << BigInt(2 * id)
@@ -42,14 +61,17 @@ export function floatView(view: MarketView): FloatView {
         Number(reserve.liquidationThreshold)) /
       1e4
     debt[id] = perUnit * Number(view.debtIndex[id] ?? 0n)
+    const tokenUnit = Number(view.price[id] ?? 0n) / Number(view.unit[id] ?? 1n)
+    collateralSlack[id] =
+      ((counts[id] as number) * (tokenUnit + 1) * Number(reserve.liquidationThreshold)) / 1e4
+    debtSlack[id] = tokenUnit + 1
   }
-  const eModes = new Map<
-    number,
-    { collateral: Float64Array; debt: Float64Array; sourcePriced: boolean; bitmap: bigint }
-  >()
+  const eModes: FloatView['eModes'] = new Map()
   for (const [id, e] of view.eModes) {
     const c = new Float64Array(n)
     const d = new Float64Array(n)
+    const cs = new Float64Array(n)
+    const ds = new Float64Array(n)
     for (let r = 0; r < n; r++) {
       const reserve = view.reserves[r]
       if (!reserve) continue
@@ -60,10 +82,29 @@ export function floatView(view: MarketView): FloatView {
       const perUnit = Number(price) / Number(view.unit[r] ?? 1n) / 1e27
       c[r] = ((counts[r] as number) * perUnit * Number(view.income[r] ?? 0n) * Number(lt)) / 1e4
       d[r] = perUnit * Number(view.debtIndex[r] ?? 0n)
+      const tokenUnit = Number(price) / Number(view.unit[r] ?? 1n)
+      cs[r] = ((counts[r] as number) * (tokenUnit + 1) * Number(lt)) / 1e4
+      ds[r] = tokenUnit + 1
     }
-    eModes.set(id, { collateral: c, debt: d, sourcePriced: e.sourcePrice !== 0n, bitmap: e.collateralBitmap })
+    eModes.set(id, {
+      collateral: c,
+      debt: d,
+      collateralSlack: cs,
+      debtSlack: ds,
+      sourcePriced: e.sourcePrice !== 0n,
+      bitmap: e.collateralBitmap,
+    })
   }
-  return { collateral, debt, counts, masks, eModes, stableDebt: view.rules.stableDebt }
+  return {
+    collateral,
+    debt,
+    collateralSlack,
+    debtSlack,
+    counts,
+    masks,
+    eModes,
+    stableDebt: view.rules.stableDebt,
+  }
 }
 
 /** The estimated health factor (Infinity without debt), or -Infinity where only the exact one will do. */
@@ -71,15 +112,21 @@ export function healthEstimate(fv: FloatView, position: AccountPosition): number
   if (fv.stableDebt && position.stable && position.stable.size > 0) return Number.NEGATIVE_INFINITY
   let collateralRate = fv.collateral
   let debtRate = fv.debt
+  let collateralSlack = fv.collateralSlack
+  let debtSlack = fv.debtSlack
   if (position.eMode !== 0) {
     const e = fv.eModes.get(position.eMode)
     if (!e) return Number.NEGATIVE_INFINITY
     collateralRate = e.collateral
     debtRate = e.debt
+    collateralSlack = e.collateralSlack
+    debtSlack = e.debtSlack
   }
   const config = position.config
   let coll = 0
   let debt = 0
+  let slackC = 0
+  let slackD = 0
   const n = fv.masks.length
   // Up to 26 reserves the bitmap fits a float exactly: bit tests without bigint arithmetic.
   const small = n <= 26 ? Number(config) : undefined
@@ -99,14 +146,26 @@ export function healthEstimate(fv: FloatView, position: AccountPosition): number
     }
     if (collateral) {
       const scaled = position.scaledCollateral[id]
-      if (scaled) coll += Number(scaled) * (collateralRate[id] as number)
+      if (scaled) {
+        coll += Number(scaled) * (collateralRate[id] as number)
+        slackC += collateralSlack[id] as number
+      }
     }
     if (borrowing) {
       const scaled = position.scaledDebt[id]
-      if (scaled) debt += Number(scaled) * (debtRate[id] as number)
+      if (scaled) {
+        debt += Number(scaled) * (debtRate[id] as number)
+        slackD += debtSlack[id] as number
+      }
     }
   }
-  return debt === 0 ? Number.POSITIVE_INFINITY : coll / debt
+  return lowerBound(coll, debt, slackC, slackD)
+}
+
+/** Health no lower than the contract's can be, with every value rounded against it. */
+function lowerBound(coll: number, debt: number, slackC: number, slackD: number): number {
+  if (debt === 0) return Number.POSITIVE_INFINITY
+  return (coll - slackC) / (debt + slackD)
 }
 
 /**
@@ -187,20 +246,34 @@ export class FloatBalances {
     if (this.exactOnly[slot] === 1) return Number.NEGATIVE_INFINITY
     let collateralRate = fv.collateral
     let debtRate = fv.debt
+    let collateralSlack = fv.collateralSlack
+    let debtSlack = fv.debtSlack
     const eMode = this.eMode[slot] as number
     if (eMode !== 0) {
       const e = fv.eModes.get(eMode)
       if (!e) return Number.NEGATIVE_INFINITY
       collateralRate = e.collateral
       debtRate = e.debt
+      collateralSlack = e.collateralSlack
+      debtSlack = e.debtSlack
     }
     const base = slot * this.reserves
     let coll = 0
     let debt = 0
+    let slackC = 0
+    let slackD = 0
     for (let id = 0; id < this.reserves; id++) {
-      coll += (this.collateral[base + id] as number) * (collateralRate[id] as number)
-      debt += (this.debt[base + id] as number) * (debtRate[id] as number)
+      const c = this.collateral[base + id] as number
+      const d = this.debt[base + id] as number
+      if (c !== 0) {
+        coll += c * (collateralRate[id] as number)
+        slackC += collateralSlack[id] as number
+      }
+      if (d !== 0) {
+        debt += d * (debtRate[id] as number)
+        slackD += debtSlack[id] as number
+      }
     }
-    return debt === 0 ? Number.POSITIVE_INFINITY : coll / debt
+    return lowerBound(coll, debt, slackC, slackD)
   }
 }

@@ -34,6 +34,11 @@ const G_MAX = 1.0005
 const T = SAFETY * G_MAX * (1 + 1e-9)
 /** An account whose margin U is below this share of its weighted collateral is always a candidate. */
 const WATCH_SHARE = 1e-6
+/**
+ * So is one whose rounding slack (prefilter.ts) exceeds this share of its margin; for the rest the
+ * slack, which scales with prices by at most 1 + F, is covered by widening the walk.
+ */
+const SLACK_SHARE = 1e-4
 /** Buckets: m from 2^-40 to 2^10 in quarter octaves; anything larger sits in the last one. */
 const OCTAVE_MIN = -40
 const STEPS_PER_OCTAVE = 4
@@ -182,6 +187,8 @@ export class TriggerIndex {
     }
     let rateC = fv.collateral
     let rateD = fv.debt
+    let slackRateC = fv.collateralSlack
+    let slackRateD = fv.debtSlack
     /** v3.0: the members of a category with a price source are priced by that source's reserve. */
     let bitmap = 0n
     let source = -1
@@ -202,15 +209,20 @@ export class TriggerIndex {
       }
       rateC = e.collateral
       rateD = e.debt
+      slackRateC = e.collateralSlack
+      slackRateD = e.debtSlack
     }
     const base = slot * reserves
     const legs = this.legs
     let coll = 0
     let debt = 0
+    let slack = 0
     legs.fill(0)
     for (let r = 0; r < reserves; r++) {
       const c = (floats.collateral[base + r] as number) * (rateC[r] as number)
       const d = (floats.debt[base + r] as number) * (rateD[r] as number)
+      if (c !== 0) slack += slackRateC[r] as number
+      if (d !== 0) slack += T * (slackRateD[r] as number)
       if (c === 0 && d === 0) continue
       coll += c
       debt += d
@@ -220,7 +232,8 @@ export class TriggerIndex {
     // Without debt no price can make it liquidatable; a borrow marks it for a refresh.
     if (debt === 0) return
     const margin = coll - T * debt
-    if (!(margin > WATCH_SHARE * coll)) {
+    // Dust: the contract's rounding is a real share of the margin; only the exact math will do.
+    if (!(margin > WATCH_SHARE * coll) || slack > SLACK_SHARE * margin) {
       this.watched.add(slot)
       return
     }
@@ -289,7 +302,10 @@ export class TriggerIndex {
       moved.push([r, ratio])
       spread += Math.abs(ratio - 1)
     }
-    const limit = spread * (1 + 1e-6) + 1e-12
+    // The prefilter judges health less the rounding slack, up to SLACK_SHARE·(1 + F) of the margin.
+    const kept = 1 - SLACK_SHARE * (1 + spread)
+    if (kept <= 0) return undefined
+    const limit = (spread * (1 + 1e-6)) / kept + 1e-12
     const last = bucketOf(limit)
     const stamp = ++this.generation
     if (stamp === 0xffffffff) {
