@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { type Address, getAddress, isAddress } from 'viem'
 import { z } from 'zod'
 import { readDevnetFile } from './devnet/devnetFile.js'
-import { UsageError } from './errors.js'
+import { displayUrl, UsageError } from './errors.js'
 import type { ResolvedTarget, StrategyModule, StrategyRegistry } from './strategyModule.js'
 
 const decimalString = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -66,6 +66,36 @@ const fileSchema = z.strictObject({
       dryRun: z.boolean().optional(),
       /** The address a dry run simulates from when no key is given (the key's address otherwise). */
       liquidator: address.optional(),
+      /** How liquidations found on a block are sent: the public mempool, or bundles to the builders. */
+      lane: z.enum(['public', 'bundle']).optional(),
+      /**
+       * How oracle backruns are sent: public (the update's fees copied), a bundle with the update's
+       * signed bytes first, or an order-flow auction (mev_sendBundle with the update's hash first).
+       */
+      backrunLane: z.enum(['public', 'bundle', 'auction']).optional(),
+      builders: z
+        .array(
+          z.strictObject({
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]{1,40}$/, 'expected a short name (letters, digits, _ . -)')
+              .optional(),
+            url: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL'),
+            /** It serves eth_callBundle: each new bundle is checked there first. */
+            callBundle: z.boolean().optional(),
+            /** The fee recipient of its blocks, to credit inclusions to it. */
+            feeRecipient: address.optional(),
+          }),
+        )
+        .max(32)
+        .optional(),
+      /** The environment variable holding the bundle auth key (signs X-Flashbots-Signature; never the liquidator's key). */
+      bundleAuthKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+        .optional(),
+      /** Blocks each bundle targets; it is resent each block until included or no longer profitable. */
+      bundleBlocks: z.number().int().min(1).max(25).optional(),
     })
     .optional(),
   watchdogBlocks: z.number().int().min(1).max(10_000).optional(),
@@ -109,6 +139,11 @@ export interface Config {
     gasLimitMarginBps: number
     dryRun: boolean
     liquidator: Address | undefined
+    lane: 'public' | 'bundle'
+    backrunLane: 'public' | 'bundle' | 'auction'
+    builders: { name: string; url: string; callBundle: boolean; feeRecipient: Address | undefined }[]
+    bundleAuthKeyEnv: string
+    bundleBlocks: number
   }
   watchdogBlocks: number
   crossCheckSample: number
@@ -304,6 +339,20 @@ export function parseConfig(
       gasLimitMarginBps: e.gasLimitMarginBps ?? 3_000,
       dryRun: flags.dryRun ?? e.dryRun ?? false,
       liquidator: flags.liquidator ?? e.liquidator,
+      lane: e.lane ?? 'public',
+      backrunLane: e.backrunLane ?? e.lane ?? 'public',
+      builders: (e.builders ?? []).map((b) => ({
+        name:
+          b.name ??
+          displayUrl(b.url)
+            .replace(/^https?:\/\//, '')
+            .replace('/…', ''),
+        url: b.url,
+        callBundle: b.callBundle ?? false,
+        feeRecipient: b.feeRecipient,
+      })),
+      bundleAuthKeyEnv: e.bundleAuthKeyEnv ?? 'UNDERTOW_BUNDLE_AUTH_KEY',
+      bundleBlocks: e.bundleBlocks ?? 3,
     },
     watchdogBlocks: file.watchdogBlocks ?? 10,
     crossCheckSample: file.crossCheckSample ?? 16,
@@ -316,6 +365,17 @@ export function parseConfig(
     logLevel,
     dataDir: flags.dataDir ?? env.UNDERTOW_DATA_DIR ?? file.dataDir ?? './data',
     devnet: devnetPath,
+  }
+  const ex = config.execution
+  if ((ex.lane !== 'public' || ex.backrunLane !== 'public') && ex.builders.length === 0)
+    throw new UsageError(
+      `execution.lane "${ex.lane}" / execution.backrunLane "${ex.backrunLane}" need execution.builders (none given)`,
+    )
+  const names = new Set<string>()
+  for (const b of ex.builders) {
+    if (names.has(b.name))
+      throw new UsageError(`execution.builders: two builders are named "${b.name}" (give each a name)`)
+    names.add(b.name)
   }
   if (config.execution.liquidator && !config.execution.dryRun)
     throw new UsageError(

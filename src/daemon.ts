@@ -3,7 +3,7 @@
  * collectors, engine, metrics. `undertow run`, the demo and the end-to-end tests all start it here.
  */
 import type { Server } from 'node:http'
-import { type Hex, type LocalAccount, parseUnits } from 'viem'
+import { type Hex, type LocalAccount, type PublicClient, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { connectHttp } from './chain/connect.js'
 import { createEndpointPool } from './chain/endpointPool.js'
@@ -17,8 +17,10 @@ import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
 import { type BidLearner, createBidLearner } from './executor/bidLearner.js'
+import { type BackrunRoute, createBundleLane } from './executor/bundleLane.js'
 import { createExecutor, type Executor } from './executor/executor.js'
-import { createBroadcastLane } from './executor/publicLane.js'
+import { createBroadcastLane, type SubmissionLane } from './executor/publicLane.js'
+import { createRelayClient } from './executor/relayClient.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
 import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
@@ -63,12 +65,48 @@ export function loadSigner(
   }
 }
 
+/**
+ * Reads the bundle auth key (it signs the X-Flashbots-Signature header and is the searcher's
+ * identity at builders) when a private lane is configured; it must not be the liquidator's key.
+ */
+export function loadBundleAuth(
+  config: Config,
+  env: Record<string, string | undefined>,
+  signer: LocalAccount | undefined,
+): LocalAccount | undefined {
+  const ex = config.execution
+  if (ex.lane === 'public' && ex.backrunLane === 'public') return undefined
+  const name = ex.bundleAuthKeyEnv
+  const raw = env[name]
+  if (!raw) {
+    if (ex.dryRun) return undefined
+    throw new UsageError(
+      `environment variable ${name} is not set (it must hold the bundle auth key that signs builder requests)`,
+    )
+  }
+  const key = raw.trim()
+  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
+    throw new UsageError(`the bundle auth key in ${name} is malformed (expected 32 bytes of hex)`)
+  let account: LocalAccount
+  try {
+    account = privateKeyToAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
+  } catch {
+    throw new UsageError(`the bundle auth key in ${name} is not a valid secp256k1 key`)
+  }
+  if (signer && account.address === signer.address)
+    throw new UsageError(
+      `the bundle auth key in ${name} is the liquidator's own key; use a separate key (it is public at builders)`,
+    )
+  return account
+}
+
 export async function startDaemon(
   config: Config,
   env: Record<string, string | undefined>,
   log: Logger,
 ): Promise<Daemon> {
   const signer = loadSigner(config, env)
+  const bundleAuth = loadBundleAuth(config, env, signer)
   const metrics = createMetrics()
   const primary = await connectHttp(config.rpcHttp, config.chainId, () =>
     metrics.rpcRequests.inc({ transport: 'http' }),
@@ -222,6 +260,7 @@ export async function startDaemon(
     fastClient,
     // Raw transactions go to every endpoint: the first to accept one returns its hash.
     ...(pool ? { lane: createBroadcastLane([fastClient, ...pool.clients.slice(1)]) } : {}),
+    lanes: privateLanes(config, bundleAuth, client, log.child({ component: 'bundles' }), metrics),
     account: signer,
     strategy,
     log: log.child({ component: 'executor' }),
@@ -369,5 +408,24 @@ export async function startDaemon(
       for (const extra of extraWs) await extra?.close()
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()))
     },
+  }
+}
+
+/** The private lanes the config asks for (block liquidations and backruns), over the same builders. */
+function privateLanes(
+  config: Config,
+  auth: LocalAccount | undefined,
+  client: PublicClient,
+  log: Logger,
+  metrics: Metrics,
+): { block?: SubmissionLane; backrun?: SubmissionLane } {
+  const ex = config.execution
+  if (!auth) return {}
+  const relays = ex.builders.map((b) => createRelayClient(b, auth))
+  const lane = (backrun: BackrunRoute) =>
+    createBundleLane({ relays, backrun, targetBlocks: ex.bundleBlocks, client, log, metrics })
+  return {
+    ...(ex.lane === 'bundle' ? { block: lane('bundle') } : {}),
+    ...(ex.backrunLane !== 'public' ? { backrun: lane(ex.backrunLane) } : {}),
   }
 }

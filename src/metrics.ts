@@ -48,6 +48,24 @@ export function createMetrics() {
       labelNames: ['status'],
       registers: [registry],
     }),
+    bundleSends: new Counter({
+      name: 'undertow_bundle_sends_total',
+      help: 'Bundle requests to builders, by builder, method and result',
+      labelNames: ['builder', 'method', 'result'],
+      registers: [registry],
+    }),
+    bundleInclusions: new Counter({
+      name: 'undertow_bundle_inclusions_total',
+      help: 'Our bundles included, by the builder whose block carried them (by fee recipient)',
+      labelNames: ['builder'],
+      registers: [registry],
+    }),
+    bundlesDropped: new Counter({
+      name: 'undertow_bundles_dropped_total',
+      help: 'Private submissions given up (no longer profitable, or withdrawn), by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     lost: new Counter({
       name: 'undertow_lost_total',
       help: 'Opportunities taken by another liquidator first',

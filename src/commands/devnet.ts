@@ -59,6 +59,10 @@ export function registerDevnetCommand(
       parseNumberOption(0.05),
     )
     .option(
+      '--builder',
+      'a local block builder: mining off, blocks built every --block-time (default 1 s) from public transactions and bundles (eth_sendBundle, mev_sendBundle) by bid',
+    )
+    .option(
       '--op-stack',
       'an OP-stack chain: anvil --network optimism and a GasPriceOracle predeploy (L1 data fee)',
     )
@@ -93,6 +97,7 @@ export function registerDevnetCommand(
       seed: options.seed as number,
       options: own,
       ...(options.blockTime !== undefined ? { blockTimeSeconds: options.blockTime as number } : {}),
+      ...(options.builder ? { builder: true } : {}),
       ...(options.opStack || options.l1BaseFeeGwei !== undefined
         ? { opStack: { l1BaseFeeGwei: parseGwei(options.l1BaseFeeGwei) } }
         : {}),
@@ -102,7 +107,7 @@ export function registerDevnetCommand(
       if (out) writeFileSync(out, JSON.stringify(devnetInfo(net), null, 2))
       console.log(
         `devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${net.summary} at ${net.rpcUrl} (chain ${net.chainId}), ` +
-          `${net.accounts.length} accounts${out ? `, written to ${out}` : ''}`,
+          `${net.accounts.length} accounts${net.builder ? `, block builder at ${net.builder.rpcUrl}` : ''}${out ? `, written to ${out}` : ''}`,
       )
       console.log('press Ctrl-C to stop')
       await waitForSignal()

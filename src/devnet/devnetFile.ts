@@ -18,6 +18,9 @@ export interface DevnetInfo {
   accounts: Address[]
   /** A pull oracle's off-chain price service (Hermes API), when the protocol uses one. */
   priceServiceUrl?: string | undefined
+  /** The local block builder's bundle endpoint (`devnet --builder`) and the fee recipient of its blocks. */
+  builderUrl?: string | undefined
+  builderFeeRecipient?: Address | undefined
 }
 
 const devnetFileSchema = z.object({
@@ -31,16 +34,25 @@ const devnetFileSchema = z.object({
     .string()
     .regex(/^https?:\/\/./)
     .optional(),
+  builderUrl: z
+    .string()
+    .regex(/^https?:\/\/./)
+    .optional(),
+  builderFeeRecipient: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/)
+    .optional(),
 })
 
 export function devnetInfo(devnet: DevnetInfo): DevnetInfo {
-  const { protocol, rpcUrl, wsUrl, chainId, addresses, accounts, priceServiceUrl } = devnet
+  const { protocol, rpcUrl, wsUrl, chainId, addresses, accounts, priceServiceUrl, builderUrl } = devnet
   return {
     protocol,
     rpcUrl,
     wsUrl,
     chainId,
     ...(priceServiceUrl ? { priceServiceUrl } : {}),
+    ...(builderUrl ? { builderUrl, builderFeeRecipient: devnet.builderFeeRecipient } : {}),
     addresses,
     accounts,
   }
@@ -71,5 +83,7 @@ export function readDevnetFile(path: string): DevnetInfo {
     addresses: info.addresses,
     accounts: (info.accounts ?? []) as Address[],
     priceServiceUrl: info.priceServiceUrl,
+    builderUrl: info.builderUrl,
+    builderFeeRecipient: info.builderFeeRecipient as Address | undefined,
   }
 }

@@ -8,6 +8,7 @@ import { httpClient } from '../chain/rpc.js'
 import { type AnvilInstance, startAnvil } from '../chain/startAnvil.js'
 import { UsageError } from '../errors.js'
 import type { DevnetProvider } from '../strategyModule.js'
+import { BUILDER_COINBASE, type Builder, startBuilder } from './builder.js'
 import type { DevnetInfo } from './devnetFile.js'
 import { installGasPriceOracle, type L1FeeParams } from './opStack.js'
 
@@ -19,6 +20,8 @@ export interface Devnet extends DevnetInfo {
   client: PublicClient
   anvil: AnvilInstance
   summary: string
+  /** The local block builder (`--builder`), if any: rpcUrl and wsUrl are then its front. */
+  builder?: Builder | undefined
   /** The protocol's in-process services (price service, pusher), if any. */
   services: Record<string, unknown>
   stop(): Promise<void>
@@ -35,14 +38,21 @@ export interface DevnetOptions {
   anvilArgs?: string[]
   /** An OP-stack chain: anvil's optimism network and a GasPriceOracle at its predeploy address. */
   opStack?: L1FeeParams | undefined
+  /**
+   * A local block builder: anvil with mining off behind a builder front that takes public
+   * transactions and bundles and builds a block every blockTimeSeconds (default 1 s).
+   */
+  builder?: boolean
 }
 
 export async function startDevnet(
   protocol: { name: string; devnet: DevnetProvider },
   options: DevnetOptions = {},
 ): Promise<Devnet> {
+  if (options.builder && options.order === 'fees')
+    throw new UsageError('a devnet with a builder orders its blocks itself (anvil runs --order fifo)')
   const anvil = await startAnvil({
-    ...(options.order ? { order: options.order } : {}),
+    ...(options.builder ? { order: 'fifo' as const } : options.order ? { order: options.order } : {}),
     ...(options.anvilArgs || options.opStack
       ? { extraArgs: [...(options.anvilArgs ?? []), ...(options.opStack ? ['--network', 'optimism'] : [])] }
       : {}),
@@ -61,7 +71,14 @@ export async function startDevnet(
     // Interval mining starts after setup so deployment and seeding stay fast. anvil's interval is
     // whole seconds; a sub-second block time (L2s: 250 ms) is mined by the devnet itself.
     let miner: ReturnType<typeof startMiner> | undefined
-    if (options.blockTimeSeconds !== undefined) {
+    let builder: Builder | undefined
+    if (options.builder)
+      builder = await startBuilder({
+        anvilHttp: anvil.rpcUrl,
+        anvilWs: anvil.wsUrl,
+        intervalMs: (options.blockTimeSeconds ?? 1) * 1000,
+      })
+    else if (options.blockTimeSeconds !== undefined) {
       if (Number.isInteger(options.blockTimeSeconds))
         await devActions(client).setIntervalMining({ interval: options.blockTimeSeconds })
       else {
@@ -71,8 +88,9 @@ export async function startDevnet(
     }
     return {
       protocol: protocol.name,
-      rpcUrl: anvil.rpcUrl,
-      wsUrl: anvil.wsUrl,
+      rpcUrl: builder?.rpcUrl ?? anvil.rpcUrl,
+      wsUrl: builder?.wsUrl ?? anvil.wsUrl,
+      ...(builder ? { builderUrl: builder.rpcUrl, builderFeeRecipient: BUILDER_COINBASE } : {}),
       chainId: anvil.chainId,
       addresses: deployment.addresses,
       accounts: deployment.accounts,
@@ -81,7 +99,9 @@ export async function startDevnet(
       services: deployment.services ?? {},
       client,
       anvil,
+      builder,
       async stop() {
+        await builder?.stop()
         await miner?.stop()
         await deployment.stop?.()
         await anvil.stop()

@@ -24,7 +24,13 @@ import type { BidLearner } from './bidLearner.js'
 import { discoverFundingOverrides } from './fundingOverrides.js'
 import { bidGas, bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
 import { createNonceManager, type NonceManager } from './nonceManager.js'
-import { createPublicLane, type SubmissionLane, signTx, type TxRequest } from './publicLane.js'
+import {
+  createPublicLane,
+  type LaneContext,
+  type SubmissionLane,
+  signTx,
+  type TxRequest,
+} from './publicLane.js'
 import type { RefusalReason } from './refusal.js'
 import { simulateOpportunity } from './simulate.js'
 import { createTracker, type ExecutionRecord, type InFlight } from './tracker.js'
@@ -85,7 +91,10 @@ export interface ExecutorDeps {
   settings: ExecutorSettings
   log: Logger
   metrics: Metrics
+  /** The public mempool (approvals and cancels always go there). */
   lane?: SubmissionLane
+  /** Lanes by kind of liquidation (default: the public one for both). */
+  lanes?: { block?: SubmissionLane | undefined; backrun?: SubmissionLane | undefined }
   /** OP-stack chains: the L1 data fee each transaction also pays. */
   l1Fee?: L1FeeOracle | undefined
   /** What winners paid: the share of profit to bid once it knows (the configured one until then). */
@@ -98,7 +107,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   const fast = deps.fastClient ?? client
   const now = deps.now ?? (() => performance.timeOrigin + performance.now())
   const lane = deps.lane ?? createPublicLane(fast)
-  const nonces: NonceManager | undefined = account ? createNonceManager(client, account.address) : undefined
+  const blockLane = deps.lanes?.block ?? lane
+  const backrunLane = deps.lanes?.backrun ?? lane
+  const laneFor = (opp: Opportunity) => (opp.dependsOn ? backrunLane : blockLane)
   const tickToTrade: { oracleTx: Hex; ms: number }[] = []
   /** Keys claimed by an execution still simulating or signing (not yet in the tracker). */
   const claimed = new Set<string>()
@@ -111,10 +122,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   /** What a dry run last reported per key, so each liquidation is named once until its plan changes. */
   const reported = new Map<string, string>()
 
-  const send = async (tx: TxRequest): Promise<Hex> => {
+  const sign = async (tx: TxRequest): Promise<Hex> => {
     if (!account) throw new Error('no signing account')
-    return lane.submit(await signTx(account, settings.chainId, tx))
+    return signTx(account, settings.chainId, tx)
   }
+  const send = async (tx: TxRequest, by: SubmissionLane = lane, context?: LaneContext): Promise<Hex> =>
+    by.submit(await sign(tx), context ?? { headNumber: 0n })
 
   const tracker = createTracker({
     client,
@@ -125,19 +138,48 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     replaceAfterBlocks: settings.replaceAfterBlocks,
     maxFeePerGasWei: settings.maxFeePerGasWei,
     resend: (entry: InFlight, bid: GasBid) =>
-      send({
-        nonce: entry.nonce,
-        to: entry.opportunity.call.to,
-        data: entry.opportunity.call.data,
-        value: entry.opportunity.call.value,
-        gas: entry.gasLimit,
-        bid,
-      }),
+      send(
+        {
+          nonce: entry.nonce,
+          to: entry.opportunity.call.to,
+          data: entry.opportunity.call.data,
+          value: entry.opportunity.call.value,
+          gas: entry.gasLimit,
+          bid,
+        },
+        entry.lane,
+        { opportunity: entry.opportunity, headNumber: entry.sentBlock },
+      ),
     minedNonce: async () =>
       account ? client.getTransactionCount({ address: account.address, blockTag: 'latest' }) : undefined,
     resyncNonce: async () => nonces?.resync(),
+    releaseNonce: (nonce) => nonces?.release(nonce),
+    stillProfitable: async (entry, header) => {
+      // The oracle update landed without it: the liquidation alone, at the next block's time.
+      let base: Opportunity = entry.opportunity
+      if (entry.dependencyLanded) {
+        const { dependsOn: _landed, precededBy: _before, ...alone } = entry.opportunity
+        base = alone
+      }
+      const next = header.timestamp + 1n
+      const opp = { ...base, atTimestamp: next > base.atTimestamp ? next : base.atTimestamp }
+      const sim = await simulateOpportunity(fast, opp, simulateFrom)
+      if (!sim.ok) return false
+      const nativePrice = strategy.nativePriceBase()
+      const profitBase = sim.profitBase - (opp.call.value * nativePrice) / 10n ** 18n
+      const fee = (header.baseFeePerGas ?? 0n) + entry.bid.maxPriorityFeePerGas
+      const gasBase = gasCostBase(
+        sim.gasUsed,
+        fee < entry.bid.maxFeePerGas ? fee : entry.bid.maxFeePerGas,
+        nativePrice,
+      )
+      return profitBase - gasBase >= settings.minProfitBase
+    },
   })
   const { inFlight } = tracker
+  const nonces: NonceManager | undefined = account
+    ? createNonceManager(client, account.address, () => [...inFlight.values()].map((e) => e.nonce))
+    : undefined
 
   const refuse = (opp: Opportunity, reason: RefusalReason, extra: Record<string, unknown> = {}) => {
     metrics.refused.inc({ reason })
@@ -149,6 +191,14 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   async function cancelEntry(entry: InFlight, reason: string): Promise<boolean> {
     if (!account || entry.cancelling) return false
     entry.cancelling = true
+    // A private submission is withdrawn by not resending it (builders never include a bundle
+    // whose liquidation would revert); its nonce is released once its last target block passed.
+    if (entry.lane.private) {
+      entry.withdrawn = 'withdrawn'
+      metrics.submissions.inc({ kind: 'withdraw' })
+      log.info({ account: entry.opportunity.account, nonce: entry.nonce, reason }, 'backrun withdrawn')
+      return true
+    }
 
     const bid = bumpGas(entry.bid)
     try {
@@ -278,7 +328,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       return refuse(opp, 'dry run')
     }
     const nonce = await nonces.take()
+    const by = laneFor(opp)
     const entry: InFlight = {
+      lane: by,
       opportunity: opp,
       nonce,
       gasLimit,
@@ -290,21 +342,30 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
     inFlight.set(opp.key, entry)
     try {
-      entry.hashes.push(
-        await send({
-          nonce,
-          to: opp.call.to,
-          data: opp.call.data,
-          value: opp.call.value,
-          gas: gasLimit,
-          bid,
-        }),
-      )
+      const signed = await sign({
+        nonce,
+        to: opp.call.to,
+        data: opp.call.data,
+        value: opp.call.value,
+        gas: gasLimit,
+        bid,
+      })
+      if (by.private) {
+        entry.signed = signed
+        entry.lastTarget = head.number + BigInt(by.targetBlocks)
+      }
+      entry.hashes.push(await by.submit(signed, { opportunity: opp, headNumber: head.number }))
     } catch (error) {
       inFlight.delete(opp.key)
       metrics.rpcErrors.inc({ stage: 'send' })
-      log.warn({ account: opp.account, err: errorText(error) }, 'send failed; resyncing nonce')
-      await nonces.resync()
+      if (by.private) {
+        // No builder took it: the nonce was never used anywhere.
+        log.warn({ account: opp.account, err: errorText(error) }, 'bundle not accepted by any builder')
+        nonces.release(nonce)
+      } else {
+        log.warn({ account: opp.account, err: errorText(error) }, 'send failed; resyncing nonce')
+        await nonces.resync()
+      }
       return refuse(opp, 'send failed')
     }
     metrics.submissions.inc({ kind: opp.dependsOn ? 'backrun' : 'liquidation' })
@@ -324,7 +385,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         hash: entry.hashes[0],
         netBase: netBase.toString(),
         ...(deps.l1Fee ? { l1FeeWei: l1FeeWei.toString() } : {}),
-        lane: lane.name,
+        lane: by.name,
         bid: { ...bidReason, maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString() },
         backrun: opp.dependsOn?.hash,
         details: printable(opp.details),
@@ -344,7 +405,10 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     inFlightCount: () => inFlight.size,
     inFlightBackruns: () =>
       [...inFlight.entries()]
-        .filter(([, e]) => e.opportunity.dependsOn !== undefined && !e.cancelling && !e.cancelRequested)
+        .filter(
+          ([, e]) =>
+            e.opportunity.dependsOn !== undefined && !e.cancelling && !e.cancelRequested && !e.withdrawn,
+        )
         .map(([key]) => key),
 
     async cancel(key, reason) {

@@ -1,10 +1,12 @@
 /**
  * Signing and the public-mempool lane. A lane takes a signed transaction and returns its hash;
- * other lanes (private bundles, order-flow auctions) implement the same shape.
+ * the private lanes (bundles to builders, order-flow auctions: bundleLane.ts) implement the same
+ * shape and are resent each block until included.
  */
 import type { Address, Client, Hex, LocalAccount } from 'viem'
 import { sendRawTransaction } from 'viem/actions'
 import { UsageError } from '../errors.js'
+import type { Opportunity } from '../types.js'
 import type { GasBid } from './gasPolicy.js'
 
 export interface TxRequest {
@@ -16,9 +18,28 @@ export interface TxRequest {
   bid: GasBid
 }
 
+/** What a lane may need besides the signed bytes: the liquidation it carries and the head it is sent at. */
+export interface LaneContext {
+  /** Absent for approvals and cancels. */
+  opportunity?: Opportunity | undefined
+  /** Bundles target the blocks after this one. */
+  headNumber: bigint
+  /** A backrun whose oracle update has landed (without it) is sent on its own. */
+  dependencyLanded?: boolean
+}
+
 export interface SubmissionLane {
   readonly name: string
-  submit(signed: Hex): Promise<Hex>
+  /**
+   * Private lanes reach no mempool: what they send lives only for the blocks it targets, so the
+   * tracker resends it each block until it is included, and its nonce is free again if it never is.
+   */
+  readonly private: boolean
+  /** Blocks one private submission targets (after the head it is sent at). */
+  readonly targetBlocks: number
+  submit(signed: Hex, context: LaneContext): Promise<Hex>
+  /** A transaction of this lane landed in `blockNumber` (private lanes credit the builder). */
+  included?(blockNumber: bigint): Promise<void>
 }
 
 export function signTx(account: LocalAccount, chainId: number, tx: TxRequest): Promise<Hex> {
@@ -40,6 +61,8 @@ export function signTx(account: LocalAccount, chainId: number, tx: TxRequest): P
 export function createPublicLane(client: Client): SubmissionLane {
   return {
     name: 'public',
+    private: false,
+    targetBlocks: 0,
     submit: (signed) => sendRawTransaction(client, { serializedTransaction: signed }),
   }
 }
@@ -51,6 +74,8 @@ export function createPublicLane(client: Client): SubmissionLane {
 export function createBroadcastLane(clients: Client[]): SubmissionLane {
   return {
     name: 'public',
+    private: false,
+    targetBlocks: 0,
     async submit(signed) {
       const attempts = clients.map((client) => sendRawTransaction(client, { serializedTransaction: signed }))
       try {

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { BlockHeader, LiquidationEvent, Opportunity, Strategy } from '../types.js'
 import { bumpGas, type GasBid, gasCostBase } from './gasPolicy.js'
+import type { SubmissionLane } from './publicLane.js'
 
 export interface InFlight {
   opportunity: Opportunity
@@ -28,6 +29,16 @@ export interface InFlight {
   cancelHash?: Hex
   /** A cancel asked for while the backrun itself was still being sent: sent right after it. */
   cancelRequested?: string
+  /** The lane it went by; a private lane's submission is resent each block until included. */
+  lane: SubmissionLane
+  /** The signed bytes a private lane resends (never logged). */
+  signed?: Hex
+  /** The last block a private submission targets. */
+  lastTarget?: bigint
+  /** Why a private submission is no longer resent; its nonce is released once its last target passed. */
+  withdrawn?: string
+  /** A private backrun whose oracle update landed without it: resent on its own. */
+  dependencyLanded?: boolean
 }
 
 export interface ExecutionRecord {
@@ -62,6 +73,10 @@ export interface TrackerDeps {
   minedNonce(): Promise<number | undefined>
   /** Our nonce was consumed elsewhere: re-read the pending count. */
   resyncNonce(): Promise<void>
+  /** A private submission expired unincluded: its nonce is free again. */
+  releaseNonce(nonce: number): void
+  /** Re-simulates a private submission at the new head: is it still worth sending? */
+  stillProfitable(entry: InFlight, header: BlockHeader): Promise<boolean>
 }
 
 export interface Tracker {
@@ -120,6 +135,7 @@ export function createTracker(deps: TrackerDeps): Tracker {
         return 'done'
       }
       metrics.inclusions.inc({ status: 'success' })
+      if (entry.lane.private) await entry.lane.included?.(receipt.blockNumber)
       const event = strategy
         .liquidationsIn(receiptLogs(receipt.logs))
         .find((e) => e.account.toLowerCase() === account.toLowerCase())
@@ -173,6 +189,59 @@ export function createTracker(deps: TrackerDeps): Tracker {
     }
   }
 
+  /**
+   * A private submission lives only for the blocks it targets: while it is still worth sending it
+   * is resent for the next ones; once it is not (or it was withdrawn) it is left to expire, and its
+   * nonce is released when its last target block has passed without it.
+   */
+  async function followPrivate(key: string, entry: InFlight, header: BlockHeader) {
+    const account = entry.opportunity.account
+    const expired = header.number >= (entry.lastTarget ?? 0n)
+    if (!entry.withdrawn) {
+      const dependsOn = entry.opportunity.dependsOn
+      if (dependsOn && !entry.dependencyLanded) {
+        const receipt = await readReceipt(dependsOn.hash)
+        if (receipt !== 'none' && receipt !== 'error') entry.dependencyLanded = true
+      }
+      let profitable: boolean
+      try {
+        profitable = await deps.stillProfitable(entry, header)
+      } catch (error) {
+        // Not known this block: not resent, not given up.
+        metrics.rpcErrors.inc({ stage: 'simulate' })
+        log.warn({ account, err: errorText(error) }, 'resend not simulated; tried next head')
+        return
+      }
+      if (!profitable) {
+        entry.withdrawn = 'no longer profitable'
+        log.info(
+          { account, nonce: entry.nonce, block: header.number },
+          'bundle no longer profitable: not resent',
+        )
+      } else if (entry.signed) {
+        try {
+          await entry.lane.submit(entry.signed, {
+            opportunity: entry.opportunity,
+            headNumber: header.number,
+            dependencyLanded: entry.dependencyLanded === true,
+          })
+          entry.lastTarget = header.number + BigInt(entry.lane.targetBlocks)
+          metrics.submissions.inc({ kind: 'resend' })
+          log.debug({ account, nonce: entry.nonce, block: header.number }, 'bundle resent')
+        } catch (error) {
+          metrics.rpcErrors.inc({ stage: 'resend' })
+          log.warn({ account, err: errorText(error) }, 'bundle resend refused')
+        }
+        return
+      }
+    }
+    if (!expired) return
+    inFlight.delete(key)
+    deps.releaseNonce(entry.nonce)
+    metrics.bundlesDropped.inc({ reason: entry.withdrawn ?? 'expired' })
+    log.info({ account, nonce: entry.nonce, reason: entry.withdrawn }, 'bundle given up; nonce released')
+  }
+
   return {
     inFlight,
     records,
@@ -195,7 +264,8 @@ export function createTracker(deps: TrackerDeps): Tracker {
           await deps.resyncNonce()
           continue
         }
-        await replaceIfStuck(entry, header)
+        if (entry.lane.private) await followPrivate(key, entry, header)
+        else await replaceIfStuck(entry, header)
       }
     },
   }

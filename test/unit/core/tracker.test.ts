@@ -14,7 +14,11 @@ import { header, opportunity } from '../../support/fakes.js'
 const HASH = `0x${'aa'.repeat(32)}` as Hex
 const ACCOUNT = '0x00000000000000000000000000000000000000b1'
 
-function setup(receipts: (() => unknown)[], mined: number) {
+function setup(
+  receipts: (() => unknown)[],
+  mined: number,
+  privateLane?: { submits: { headNumber: bigint }[]; released: number[]; profitable: () => boolean },
+) {
   let reads = 0
   const client = {
     async getTransactionReceipt() {
@@ -48,6 +52,8 @@ function setup(receipts: (() => unknown)[], mined: number) {
     resend: async () => HASH,
     minedNonce: async () => mined,
     resyncNonce: async () => undefined,
+    releaseNonce: (n) => privateLane?.released.push(n),
+    stillProfitable: async () => privateLane?.profitable() ?? true,
   })
   const entry: InFlight = {
     opportunity: opportunity(ACCOUNT, 100n),
@@ -58,6 +64,18 @@ function setup(receipts: (() => unknown)[], mined: number) {
     sentBlock: 4n,
     submittedAt: 0,
     budgetBase: 100n,
+    lane: privateLane
+      ? {
+          name: 'bundle',
+          private: true,
+          targetBlocks: 2,
+          submit: async (_signed, context) => {
+            privateLane.submits.push({ headNumber: context.headNumber })
+            return HASH
+          },
+        }
+      : { name: 'public', private: false, targetBlocks: 0, submit: async () => HASH },
+    ...(privateLane ? { signed: '0x02' as Hex, lastTarget: 6n } : {}),
   }
   tracker.inFlight.set(ACCOUNT, entry)
   return { tracker, metrics }
@@ -103,5 +121,35 @@ describe('tracker', () => {
     expect(tracker.inFlight.size).toBe(0)
     expect(tracker.records).toEqual([])
     expect(await total(metrics.lost)).toBe(1)
+  })
+
+  it('a bundle not included is resent each block while profitable, then left to expire and its nonce released', async () => {
+    const notFound = () => {
+      throw new TransactionReceiptNotFoundError({ hash: HASH })
+    }
+    let profitable = true
+    const lane = {
+      submits: [] as { headNumber: bigint }[],
+      released: [] as number[],
+      profitable: () => profitable,
+    }
+    // Mined nonce count 7: our nonce 7 is not used by anything.
+    const { tracker, metrics } = setup([notFound], 7, lane)
+    await tracker.onBlock(header(5))
+    await tracker.onBlock(header(6))
+    expect(lane.submits.map((s) => s.headNumber)).toEqual([5n, 6n])
+    expect(tracker.inFlight.get(ACCOUNT)?.lastTarget).toBe(8n)
+    profitable = false
+    await tracker.onBlock(header(7))
+    expect(lane.submits).toHaveLength(2)
+    // Still live at builders until block 8 has passed: the nonce is held until then.
+    expect(tracker.inFlight.size).toBe(1)
+    expect(lane.released).toEqual([])
+    await tracker.onBlock(header(8))
+    expect(tracker.inFlight.size).toBe(0)
+    expect(lane.released).toEqual([7])
+    expect(lane.submits).toHaveLength(2)
+    expect(await total(metrics.bundlesDropped)).toBe(1)
+    expect(await total(metrics.lost)).toBe(0)
   })
 })
