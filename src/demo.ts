@@ -8,11 +8,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, type Hash, parseUnits } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { sendRawTransaction } from 'viem/actions'
 import { devActions } from './chain/devActions.js'
 import { sendUnlocked } from './chain/rpc.js'
 import { parseConfig } from './config.js'
 import { type Daemon, startDaemon } from './daemon.js'
+import { BUILDER_COINBASE } from './devnet/builder.js'
 import { devnetInfo } from './devnet/devnetFile.js'
 import { type Devnet, type DevnetOptions, startDevnet } from './devnet/startDevnet.js'
 import { UsageError } from './errors.js'
@@ -21,6 +23,8 @@ import type { DevnetProvider, StrategyRegistry } from './strategyModule.js'
 
 /** anvil's third default account, used as the demo liquidator (a well-known test key, never a real one). */
 export const DEMO_LIQUIDATOR_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'
+/** The demo searcher's bundle auth key (its identity at the devnet's builder; holds nothing). */
+export const DEMO_BUNDLE_AUTH_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6'
 
 export interface DemoRun {
   devnet: Devnet
@@ -44,6 +48,19 @@ export async function startDemo(
     minProfitUsd?: string
     devnetOptions?: DevnetOptions['options']
     opStack?: DevnetOptions['opStack']
+    /**
+     * The devnet's block builder, and the daemon's lanes to it: liquidations as bundles, backruns
+     * through the order-flow auction or as bundles (default public mempool, anvil's own mining).
+     */
+    builder?: {
+      backrunLane: 'bundle' | 'auction' | 'public'
+      lane?: 'bundle' | 'public'
+      bundleBlocks?: number
+      /** More builder endpoints besides the devnet's (e.g. one that cannot be reached). */
+      extraBuilders?: { name: string; url: string }[]
+    }
+    /** Extra environment for the daemon (e.g. a malformed auth key). */
+    env?: Record<string, string>
   } = {},
 ): Promise<DemoRun> {
   const module = registry.find(options.protocol ?? registry.defaultName, 'protocol')
@@ -56,6 +73,7 @@ export async function startDemo(
       seed: options.seed ?? 1,
       ...(options.devnetOptions ? { options: options.devnetOptions } : {}),
       ...(options.opStack ? { opStack: options.opStack } : {}),
+      ...(options.builder ? { builder: true, blockTimeSeconds: options.blockTimeSeconds ?? 1 } : {}),
     },
   )
   try {
@@ -65,10 +83,43 @@ export async function startDemo(
     const devnetFile = join(dir, 'devnet.json')
     writeFileSync(devnetFile, JSON.stringify(devnetInfo(devnet)))
     const dataDir = join(dir, 'data')
-    const env = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
+    const env: Record<string, string> = {
+      UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY,
+      ...(options.builder ? { UNDERTOW_BUNDLE_AUTH_KEY: DEMO_BUNDLE_AUTH_KEY } : {}),
+      ...options.env,
+    }
     const minProfitUsd = options.minProfitUsd ?? '5'
+    let configFile: string | undefined
+    if (options.builder && devnet.builder) {
+      configFile = join(dir, 'config.json')
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          execution: {
+            lane: options.builder.lane ?? 'bundle',
+            backrunLane: options.builder.backrunLane,
+            bundleBlocks: options.builder.bundleBlocks ?? 2,
+            builders: [
+              {
+                name: 'devnet',
+                url: devnet.builder.rpcUrl,
+                callBundle: true,
+                feeRecipient: BUILDER_COINBASE,
+              },
+              ...(options.builder.extraBuilders ?? []),
+            ],
+          },
+        }),
+      )
+    }
     const config = parseConfig(
-      { devnet: devnetFile, dataDir, minProfitUsd, blockTimeSeconds: options.blockTimeSeconds ?? 1 },
+      {
+        devnet: devnetFile,
+        dataDir,
+        minProfitUsd,
+        blockTimeSeconds: options.blockTimeSeconds ?? 1,
+        ...(configFile ? { config: configFile } : {}),
+      },
       env,
       registry,
     )
@@ -78,8 +129,13 @@ export async function startDemo(
     // Block clocks advance by exactly the interval (as on a slot-based chain), not by the wall
     // clock of a loaded machine, so the next block's timestamp is known and amounts that accrue per
     // second (funding, interest) are predicted to the unit.
-    await devActions(devnet.client).setBlockTimestampInterval({ interval: Math.max(1, Math.round(interval)) })
-    await devActions(devnet.client).setIntervalMining({ interval })
+    // (A devnet with a builder mines its own blocks on such a clock.)
+    if (!devnet.builder) {
+      await devActions(devnet.client).setBlockTimestampInterval({
+        interval: Math.max(1, Math.round(interval)),
+      })
+      await devActions(devnet.client).setIntervalMining({ interval })
+    }
     return {
       devnet,
       provider,
@@ -99,6 +155,11 @@ export async function startDemo(
   }
 }
 
+/** anvil's default accounts (its public test mnemonic): the devnets' admins and price pushers. */
+const ANVIL_ACCOUNTS = Array.from({ length: 10 }, (_, i) =>
+  mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: i }),
+)
+
 /** Sends an oracle update to the mempool without waiting for it: the daemon sees it pending. */
 export async function sendPendingPrice(
   run: { devnet: Devnet; provider: DevnetProvider },
@@ -107,6 +168,25 @@ export async function sendPendingPrice(
   maxFeeGwei = '5',
 ): Promise<Hash> {
   const tx = run.provider.priceUpdateTx(run.devnet, symbol, price)
+  // anvil's own accounts sign for real (an impersonated send carries no signature, and its bytes
+  // could not be put in a bundle as an oracle update's are on a real chain).
+  const signer = ANVIL_ACCOUNTS.find((a) => a.address.toLowerCase() === tx.from.toLowerCase())
+  if (signer) {
+    const client = run.devnet.client
+    const nonce = await client.getTransactionCount({ address: signer.address, blockTag: 'pending' })
+    const raw = await signer.signTransaction({
+      chainId: run.devnet.chainId,
+      type: 'eip1559',
+      nonce,
+      to: tx.to,
+      data: tx.data,
+      value: tx.value ?? 0n,
+      gas: 200_000n,
+      maxFeePerGas: parseUnits(maxFeeGwei, 9),
+      maxPriorityFeePerGas: parseUnits('1', 9),
+    })
+    return sendRawTransaction(client, { serializedTransaction: raw })
+  }
   return sendUnlocked(run.devnet.client, {
     from: tx.from,
     to: tx.to,

@@ -356,7 +356,18 @@ export function createEngine(deps: EngineDeps): Engine {
     async catchUp(watcher) {
       const head = await watcher.settledHead()
       // Not behind it: nothing to catch up (a reorg meanwhile shows in the next head's parent).
-      if (head.number <= strategy.head.number) return
+      if (head.number <= strategy.head.number) {
+        // The mirror's own head is the reference a pending oracle update is planned on until the
+        // next block: without it an update sent before the first new head would go unplanned.
+        if (!lastHead) {
+          const mirrored = head.hash === strategy.head.hash ? head : await watcher.latestHead()
+          if (mirrored.hash === strategy.head.hash) {
+            lastHead = mirrored
+            lastHeadAt = now()
+          }
+        }
+        return
+      }
       engine.onHead(head)
       await chainQueue.onIdle()
     },

@@ -44,19 +44,22 @@ export interface BuilderOptions {
   intervalMs: number
 }
 
+/**
+ * A transaction the builder can simulate and send again: by its signed bytes, or (anvil's unlocked
+ * and impersonated accounts, whose bytes carry no real signature) by the request that made it,
+ * with every field fixed so anvil makes the same transaction again.
+ */
 export interface PoolTx {
   hash: Hex
-  raw: Hex
   from: Address
   nonce: number
+  call: SimCall
+  raw?: Hex
+  request?: Record<string, string>
   arrival: number
 }
 
-interface BundleItem {
-  raw: Hex
-  hash: Hex
-  canRevert: boolean
-}
+type BundleItem = PoolTx & { canRevert: boolean }
 
 interface StoredBundle {
   method: 'eth_sendBundle' | 'mev_sendBundle'
@@ -88,6 +91,8 @@ export interface Builder {
   readonly refusedSignatures: number
   /** Leaves every bundle out of the next `blocks` blocks (a builder that did not pick them). */
   skipBundles(blocks: number): void
+  /** Builds bundles again from the next block. */
+  resumeBundles(): void
   /** Builds and mines one block now (besides the interval). */
   buildNow(): Promise<BuiltBlock | undefined>
   stop(): Promise<void>
@@ -132,6 +137,7 @@ class RpcError extends Error {
 export async function startBuilder(options: BuilderOptions): Promise<Builder> {
   let id = 0
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
+    if (process.env.BUILDER_DEBUG) process.stderr.write(`B> ${method} ${Date.now()}\n`)
     const response = await fetch(options.anvilHttp, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -146,6 +152,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
   await rpc('evm_setIntervalMining', [0])
   await rpc('anvil_setCoinbase', [BUILDER_COINBASE])
 
+  const slotSeconds = BigInt(Math.max(1, Math.round(options.intervalMs / 1000)))
   const pool = new Map<Hex, PoolTx>()
   const bundles: StoredBundle[] = []
   const blocks: BuiltBlock[] = []
@@ -153,22 +160,80 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
   let refusedSignatures = 0
   let skip = 0
   let arrivals = 0
-  /** Set while a block is being built: transactions that arrive meanwhile wait for it. */
-  let building: Promise<unknown> | undefined
+  /**
+   * One thing at a time touches anvil's pool: a block being built, or a transaction arriving (one
+   * that reached anvil between the build's pool read and its emptying would be lost).
+   */
+  let lock: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = lock.then(fn, fn)
+    lock = run.catch(() => undefined)
+    return run
+  }
 
   async function decode(raw: Hex): Promise<PoolTx> {
     const from = await recoverTransactionAddress({ serializedTransaction: raw as never })
     const tx = parseTransaction(raw)
-    return { hash: keccak256(raw), raw, from, nonce: tx.nonce ?? 0, arrival: arrivals++ }
+    return {
+      hash: keccak256(raw),
+      raw,
+      from,
+      nonce: tx.nonce ?? 0,
+      call: simCall(raw, from),
+      arrival: arrivals++,
+    }
   }
 
-  async function acceptRaw(raw: Hex): Promise<Hex> {
-    while (building) await building
-    const tx = await decode(raw)
-    const hash = await rpc<Hex>('eth_sendRawTransaction', [raw])
-    pool.set(hash, { ...tx, hash })
-    return hash
+  /** A transaction in anvil's pool, by hash: its bytes when they carry a real signature, else its request. */
+  async function fromNode(hash: Hex): Promise<PoolTx | undefined> {
+    const tx = await rpc<Record<string, string> | null>('eth_getTransactionByHash', [hash])
+    if (!tx) return undefined
+    const raw = await rpc<Hex | null>('eth_getRawTransactionByHash', [hash]).catch(() => null)
+    if (raw) {
+      const signed = await decode(raw).catch(() => undefined)
+      if (signed && signed.from.toLowerCase() === String(tx.from).toLowerCase()) return { ...signed, hash }
+    }
+    const request: Record<string, string> = {
+      from: tx.from as string,
+      data: (tx.input ?? '0x') as string,
+      value: (tx.value ?? '0x0') as string,
+      gas: tx.gas as string,
+      nonce: tx.nonce as string,
+    }
+    if (tx.to) request.to = tx.to
+    if (tx.maxFeePerGas) {
+      request.maxFeePerGas = tx.maxFeePerGas
+      request.maxPriorityFeePerGas = tx.maxPriorityFeePerGas ?? '0x0'
+    } else if (tx.gasPrice) request.gasPrice = tx.gasPrice
+    return {
+      hash,
+      from: tx.from as Address,
+      nonce: Number(hexToBigInt(tx.nonce as Hex)),
+      call: request as SimCall,
+      request,
+      arrival: arrivals++,
+    }
   }
+
+  const resend = (tx: PoolTx) =>
+    tx.raw ? rpc('eth_sendRawTransaction', [tx.raw]) : rpc('eth_sendTransaction', [tx.request])
+
+  /** eth_sendTransaction from an unlocked (or impersonated) devnet account: anvil makes it; it joins the pool. */
+  const acceptUnsigned = (params: unknown[]): Promise<Hex> =>
+    exclusive(async () => {
+      const hash = await rpc<Hex>('eth_sendTransaction', params)
+      const tx = await fromNode(hash)
+      if (tx) pool.set(hash, tx)
+      return hash
+    })
+
+  const acceptRaw = (raw: Hex): Promise<Hex> =>
+    exclusive(async () => {
+      const tx = await decode(raw)
+      const hash = await rpc<Hex>('eth_sendRawTransaction', [raw])
+      pool.set(hash, { ...tx, hash })
+      return hash
+    })
 
   function simCall(raw: Hex, from: Address): SimCall {
     const tx = parseTransaction(raw)
@@ -187,17 +252,6 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     return call
   }
 
-  const senders = new Map<Hex, Address>()
-  async function senderOf(raw: Hex): Promise<Address> {
-    const hash = keccak256(raw)
-    let from = senders.get(hash)
-    if (!from) {
-      from = await recoverTransactionAddress({ serializedTransaction: raw as never })
-      senders.set(hash, from)
-    }
-    return from
-  }
-
   /**
    * Simulates candidates in order on top of the head, in one eth_simulateV1 block, with the
    * coinbase probe around each: per candidate its bid (coinbase delta) and whether every
@@ -212,7 +266,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     const probe: SimCall = { to: COINBASE_PROBE, gas: toHex(100_000n) }
     const calls: SimCall[] = [probe]
     for (const c of candidates) {
-      for (const item of c.items) calls.push(simCall(item.raw, await senderOf(item.raw)))
+      for (const item of c.items) calls.push(item.call)
       calls.push(probe)
     }
     const [block] = await rpc<{ calls: SimResult[] }[]>('eth_simulateV1', [
@@ -259,8 +313,8 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
             complete = false
             break
           }
-          items.push({ raw: tx.raw, hash: tx.hash, canRevert: false })
-        } else items.push({ raw: part.raw, hash: keccak256(part.raw), canRevert: part.canRevert })
+          items.push({ ...tx, canRevert: false })
+        } else items.push({ ...(await decode(part.raw)), canRevert: part.canRevert })
       }
       if (complete) out.push({ kind: 'bundle', items, bundleHash: b.bundleHash, arrival: b.arrival, bid: 0n })
     }
@@ -278,8 +332,9 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
           c.bid = r?.bid ?? 0n
           if (c.kind === 'bundle' && !r?.ok) c.bid = -1n
         } catch {
-          const tx = parseTransaction(c.items[0]?.raw ?? '0x')
-          c.bid = c.kind === 'bundle' ? -1n : (tx.maxPriorityFeePerGas ?? tx.gasPrice ?? 0n) * (tx.gas ?? 0n)
+          const call = (c.items[0] as BundleItem).call
+          const tip = call.maxPriorityFeePerGas ?? call.gasPrice ?? '0x0'
+          c.bid = c.kind === 'bundle' ? -1n : hexToBigInt(tip) * hexToBigInt(call.gas ?? '0x0')
         }
       }),
     )
@@ -291,7 +346,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     for (let i = 0; i < ranked.length; i++) {
       const c = ranked[i] as Candidate
       if (c.kind !== 'public') continue
-      const from = await senderOf((c.items[0] as BundleItem).raw)
+      const from = (c.items[0] as BundleItem).from
       bySender.set(from, [...(bySender.get(from) ?? []), i])
     }
     for (const positions of bySender.values()) {
@@ -301,20 +356,53 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         ranked[i] = group[k] as Candidate
       })
     }
-    // One transaction once: a pool transaction taken inside a bundle is not taken again, and a
-    // (sender, nonce) pair goes to the first (highest-bidding) candidate only.
-    const dedupe = async (list: Candidate[]) => {
+    // Nonces are checked here: anvil's eth_simulateV1 does not refuse a nonce already used or one
+    // past a gap, and anvil would leave such a transaction out of the mined block.
+    const chainNonce = new Map<string, number>()
+    for (const c of ranked)
+      for (const item of c.items) {
+        const from = item.from.toLowerCase()
+        if (!chainNonce.has(from))
+          chainNonce.set(
+            from,
+            Number(hexToBigInt(await rpc<Hex>('eth_getTransactionCount', [item.from, 'latest']))),
+          )
+      }
+    /**
+     * In rank order, what can go in: each transaction once, each sender's nonces consecutive from
+     * its account's (a candidate waiting on another's nonce goes in after it, in a later pass);
+     * a candidate with a used nonce never.
+     */
+    const orderable = (list: Candidate[]) => {
       const out: Candidate[] = []
       const usedHashes = new Set<Hex>()
-      const usedNonces = new Set<string>()
-      for (const c of list) {
-        const keys = await Promise.all(
-          c.items.map(async (item) => `${await senderOf(item.raw)}:${parseTransaction(item.raw).nonce}`),
-        )
-        if (c.items.some((item) => usedHashes.has(item.hash)) || keys.some((k) => usedNonces.has(k))) continue
-        out.push(c)
-        for (const item of c.items) usedHashes.add(item.hash)
-        for (const k of keys) usedNonces.add(k)
+      const next = new Map(chainNonce)
+      let remaining = [...list]
+      for (let progress = true; progress && remaining.length > 0; ) {
+        progress = false
+        const waiting: Candidate[] = []
+        for (const c of remaining) {
+          if (c.items.some((item) => usedHashes.has(item.hash))) continue
+          const trial = new Map<string, number>()
+          let verdict: 'fits' | 'waits' | 'stale' = 'fits'
+          for (const item of c.items) {
+            const from = item.from.toLowerCase()
+            const expected = trial.get(from) ?? (next.get(from) as number)
+            if (item.nonce < expected) verdict = 'stale'
+            else if (item.nonce > expected && verdict === 'fits') verdict = 'waits'
+            trial.set(from, item.nonce + 1)
+          }
+          if (verdict === 'stale') continue
+          if (verdict === 'waits') {
+            waiting.push(c)
+            continue
+          }
+          out.push(c)
+          for (const item of c.items) usedHashes.add(item.hash)
+          for (const [from, n] of trial) next.set(from, n)
+          progress = true
+        }
+        remaining = waiting
       }
       return out
     }
@@ -322,7 +410,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     // is simulated again.
     const excluded = new Set<Candidate>()
     for (let round = 0; round < 16; round++) {
-      const list = await dedupe(ranked.filter((c) => !excluded.has(c)))
+      const list = orderable(ranked.filter((c) => !excluded.has(c)))
       let results: Awaited<ReturnType<typeof simulate>>
       try {
         results = await simulate(list, timestamp)
@@ -333,39 +421,26 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
       if (failing.length === 0) return list
       for (const c of failing) excluded.add(c)
     }
-    // The node refused the block as a whole (a nonce out of order): add one candidate at a time.
+    // The node refused the block as a whole (a fee below the base fee): one candidate at a time.
     const chosen: Candidate[] = []
-    const pending = await dedupe(ranked.filter((c) => !excluded.has(c)))
-    for (let pass = 0; pass < 4 && pending.length > 0; pass++) {
-      let added = false
-      for (let i = 0; i < pending.length; i++) {
-        const c = pending[i] as Candidate
-        let fits = false
-        try {
-          fits = (await simulate([...chosen, c], timestamp)).every((r) => r.ok)
-        } catch {
-          fits = false
-        }
-        if (!fits) continue
-        chosen.push(c)
-        pending.splice(i--, 1)
-        added = true
+    for (const c of orderable(ranked.filter((c) => !excluded.has(c)))) {
+      try {
+        if ((await simulate([...chosen, c], timestamp)).every((r) => r.ok)) chosen.push(c)
+      } catch {
+        // left out
       }
-      if (!added) break
     }
     return chosen
   }
 
-  const nonceOf = (c: Candidate) => parseTransaction((c.items[0] as BundleItem).raw).nonce ?? 0
+  const nonceOf = (c: Candidate) => (c.items[0] as BundleItem).nonce
 
   async function build(): Promise<BuiltBlock | undefined> {
     const head = await rpc<{ number: Hex; timestamp: Hex }>('eth_getBlockByNumber', ['latest', false])
     const target = hexToBigInt(head.number) + 1n
-    const timestamp = (() => {
-      const parent = hexToBigInt(head.timestamp)
-      const wall = BigInt(Math.floor(Date.now() / 1000))
-      return wall > parent ? wall : parent + 1n
-    })()
+    // A slot clock: each block exactly one interval (at least a second) after its parent, so the
+    // next block's time is known and per-second accrual is predicted to the unit.
+    const timestamp = hexToBigInt(head.timestamp) + slotSeconds
     // Transactions sent to anvil directly (not through this front) are in its pool too.
     const content = await rpc<{ pending: Record<string, Record<string, { hash: Hex }>> }>('txpool_content')
     const inAnvil = new Set<Hex>()
@@ -373,14 +448,14 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
       for (const tx of Object.values(byNonce)) inAnvil.add(tx.hash)
     for (const hash of inAnvil)
       if (!pool.has(hash)) {
-        const raw = await rpc<Hex | null>('eth_getRawTransactionByHash', [hash])
-        if (raw) pool.set(hash, await decode(raw))
+        const tx = await fromNode(hash)
+        if (tx) pool.set(hash, tx)
       }
     for (const hash of [...pool.keys()]) if (!inAnvil.has(hash)) pool.delete(hash)
 
     const publicCandidates: Candidate[] = [...pool.values()].map((tx) => ({
       kind: 'public',
-      items: [{ raw: tx.raw, hash: tx.hash, canRevert: true }],
+      items: [{ ...tx, canRevert: true }],
       arrival: tx.arrival,
       bid: 0n,
     }))
@@ -390,7 +465,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     const order = chosen.flatMap((c) => c.items)
 
     await rpc('anvil_dropAllTransactions')
-    for (const item of order) await rpc('eth_sendRawTransaction', [item.raw])
+    for (const item of order) await resend(item)
     await rpc('evm_mine', [Number(timestamp)])
     const mined = await rpc<{ number: Hex; transactions: Hex[] }>('eth_getBlockByNumber', ['latest', false])
     const built: BuiltBlock = {
@@ -407,7 +482,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         continue
       }
       try {
-        await rpc('eth_sendRawTransaction', [tx.raw])
+        await resend(tx)
       } catch {
         pool.delete(hash)
       }
@@ -418,16 +493,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     return built
   }
 
-  let chain: Promise<BuiltBlock | undefined> = Promise.resolve(undefined)
-  const buildNow = (): Promise<BuiltBlock | undefined> => {
-    const run = chain.then(build, build)
-    chain = run.catch(() => undefined)
-    building = chain
-    void chain.then(() => {
-      if (building === chain) building = undefined
-    })
-    return run
-  }
+  const buildNow = (): Promise<BuiltBlock | undefined> => exclusive(build)
 
   // ---- the JSON-RPC front ----
 
@@ -514,12 +580,14 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     const txs = p.txs as Hex[]
     const head = await rpc<{ number: Hex; timestamp: Hex }>('eth_getBlockByNumber', ['latest', false])
     const timestamp = typeof p.timestamp === 'number' ? BigInt(p.timestamp) : hexToBigInt(head.timestamp) + 1n
-    const candidates: Candidate[] = txs.map((raw, i) => ({
-      kind: 'bundle',
-      items: [{ raw, hash: keccak256(raw), canRevert: false }],
-      arrival: i,
-      bid: 0n,
-    }))
+    const candidates: Candidate[] = await Promise.all(
+      txs.map(async (raw, i) => ({
+        kind: 'bundle' as const,
+        items: [{ ...(await decode(raw)), canRevert: false }],
+        arrival: i,
+        bid: 0n,
+      })),
+    )
     const out = await simulate(candidates, timestamp, (p.stateBlockNumber as Hex | undefined) ?? 'latest')
     let totalGas = 0n
     let coinbaseDiff = 0n
@@ -533,7 +601,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         coinbaseDiff += r.bid
         return {
           txHash: keccak256(raw),
-          fromAddress: await senderOf(raw),
+          fromAddress: (candidates[i]?.items[0] as BundleItem).from,
           toAddress: tx.to ?? null,
           gasUsed: Number(gasUsed),
           gasPrice: (gasUsed > 0n ? r.bid / gasUsed : 0n).toString(),
@@ -567,6 +635,8 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     switch (method) {
       case 'eth_sendRawTransaction':
         return { result: await acceptRaw(params[0] as Hex) }
+      case 'eth_sendTransaction':
+        return { result: await acceptUnsigned(params) }
       case 'eth_sendBundle':
       case 'mev_sendBundle':
       case 'eth_callBundle': {
@@ -682,8 +752,14 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
       } catch {
         return
       }
-      if (message.method === 'eth_sendRawTransaction' && Array.isArray(message.params)) {
-        acceptRaw(message.params[0] as Hex).then(
+      const own =
+        message.method === 'eth_sendRawTransaction'
+          ? () => acceptRaw((message.params as Hex[])[0] as Hex)
+          : message.method === 'eth_sendTransaction'
+            ? () => acceptUnsigned(message.params as unknown[])
+            : undefined
+      if (own && Array.isArray(message.params)) {
+        own().then(
           (result) => client.send(JSON.stringify({ jsonrpc: '2.0', id: message.id, result })),
           (error: unknown) =>
             client.send(
@@ -714,7 +790,9 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     slot++
     timer = setTimeout(
       () => {
-        void buildNow().catch(() => undefined)
+        void buildNow().catch((e) => {
+          if (process.env.BUILDER_DEBUG) process.stderr.write(`B! ${e?.stack ?? e}\n`)
+        })
         next()
       },
       Math.max(0, started + slot * options.intervalMs - performance.now()),
@@ -733,11 +811,14 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     skipBundles(n) {
       skip += n
     },
+    resumeBundles() {
+      skip = 0
+    },
     buildNow,
     async stop() {
       stopped = true
       if (timer) clearTimeout(timer)
-      await chain
+      await lock
       for (const c of wss.clients) c.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
       server.closeAllConnections()

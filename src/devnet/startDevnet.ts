@@ -97,7 +97,8 @@ export async function startDevnet(
       summary: deployment.summary,
       ...(deployment.extra?.priceServiceUrl ? { priceServiceUrl: deployment.extra.priceServiceUrl } : {}),
       services: deployment.services ?? {},
-      client,
+      // With a builder every transaction goes through its front (it orders the blocks).
+      client: builder ? httpClient(builder.rpcUrl, anvil.chainId) : client,
       anvil,
       builder,
       async stop() {

@@ -154,6 +154,18 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       account ? client.getTransactionCount({ address: account.address, blockTag: 'latest' }) : undefined,
     resyncNonce: async () => nonces?.resync(),
     releaseNonce: (nonce) => nonces?.release(nonce),
+    fillNonce: async (entry, header) => {
+      if (!account) throw new Error('no signing account')
+      const tip = entry.bid.maxPriorityFeePerGas
+      return send({
+        nonce: entry.nonce,
+        to: account.address,
+        data: '0x',
+        value: 0n,
+        gas: 21_000n,
+        bid: { maxFeePerGas: (header.baseFeePerGas ?? 0n) * 2n + tip, maxPriorityFeePerGas: tip },
+      })
+    },
     stillProfitable: async (entry, header) => {
       // The oracle update landed without it: the liquidation alone, at the next block's time.
       let base: Opportunity = entry.opportunity

@@ -75,6 +75,12 @@ export interface TrackerDeps {
   resyncNonce(): Promise<void>
   /** A private submission expired unincluded: its nonce is free again. */
   releaseNonce(nonce: number): void
+  /**
+   * Fills the nonce of a private submission that expired below others still in flight (a gap
+   * would hold every one of them back): a 0-value self-transfer at that nonce, in the public
+   * mempool; returns its hash.
+   */
+  fillNonce(entry: InFlight, header: BlockHeader): Promise<Hex>
   /** Re-simulates a private submission at the new head: is it still worth sending? */
   stillProfitable(entry: InFlight, header: BlockHeader): Promise<boolean>
 }
@@ -196,6 +202,8 @@ export function createTracker(deps: TrackerDeps): Tracker {
    */
   async function followPrivate(key: string, entry: InFlight, header: BlockHeader) {
     const account = entry.opportunity.account
+    // Its nonce is being filled: the filler's receipt settles it.
+    if (entry.cancelHash) return
     const expired = header.number >= (entry.lastTarget ?? 0n)
     if (!entry.withdrawn) {
       const dependsOn = entry.opportunity.dependsOn
@@ -235,11 +243,41 @@ export function createTracker(deps: TrackerDeps): Tracker {
         return
       }
     }
-    if (!expired) return
-    inFlight.delete(key)
-    deps.releaseNonce(entry.nonce)
-    metrics.bundlesDropped.inc({ reason: entry.withdrawn ?? 'expired' })
-    log.info({ account, nonce: entry.nonce, reason: entry.withdrawn }, 'bundle given up; nonce released')
+    if (expired) expiredNow.set(key, entry)
+  }
+
+  /** Expired this head, not included: released from the top down, filled below a live one. */
+  const expiredNow = new Map<string, InFlight>()
+
+  async function giveUp(header: BlockHeader) {
+    let liveTop = -1
+    for (const [key, e] of inFlight) if (!expiredNow.has(key) && e.nonce > liveTop) liveTop = e.nonce
+    for (const [key, entry] of expiredNow) {
+      const account = entry.opportunity.account
+      metrics.bundlesDropped.inc({ reason: entry.withdrawn ?? 'expired' })
+      if (entry.nonce > liveTop) {
+        inFlight.delete(key)
+        deps.releaseNonce(entry.nonce)
+        log.info({ account, nonce: entry.nonce, reason: entry.withdrawn }, 'bundle given up; nonce released')
+        continue
+      }
+      // A gap below a submission still live would hold it back: fill the nonce instead.
+      try {
+        const hash = await deps.fillNonce(entry, header)
+        entry.cancelHash = hash
+        entry.cancelling = true
+        entry.hashes.push(hash)
+        metrics.submissions.inc({ kind: 'nonce-fill' })
+        log.info({ account, nonce: entry.nonce, hash }, 'bundle given up below a later one; its nonce filled')
+      } catch (error) {
+        metrics.rpcErrors.inc({ stage: 'nonce-fill' })
+        log.warn(
+          { account, nonce: entry.nonce, err: errorText(error) },
+          'nonce fill refused; retried next head',
+        )
+      }
+    }
+    expiredNow.clear()
   }
 
   return {
@@ -267,6 +305,7 @@ export function createTracker(deps: TrackerDeps): Tracker {
         if (entry.lane.private) await followPrivate(key, entry, header)
         else await replaceIfStuck(entry, header)
       }
+      if (expiredNow.size > 0) await giveUp(header)
     },
   }
 }

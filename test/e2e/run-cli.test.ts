@@ -79,6 +79,24 @@ describe('undertow run', () => {
     )
     const badValue = join(dir, 'bad-value.json')
     writeFileSync(badValue, JSON.stringify({ devnet: devnetFile, execution: { maxConcurrent: 0 } }))
+    const noBuilders = join(dir, 'no-builders.json')
+    writeFileSync(noBuilders, JSON.stringify({ devnet: devnetFile, execution: { backrunLane: 'auction' } }))
+    const bundles = join(dir, 'bundles.json')
+    writeFileSync(
+      bundles,
+      JSON.stringify({
+        devnet: devnetFile,
+        execution: { lane: 'bundle', builders: [{ name: 'b1', url: 'http://127.0.0.1:9/' }] },
+      }),
+    )
+    const badBuilderUrl = join(dir, 'bad-builder.json')
+    writeFileSync(
+      badBuilderUrl,
+      JSON.stringify({
+        devnet: devnetFile,
+        execution: { lane: 'bundle', builders: [{ url: 'builder.example' }] },
+      }),
+    )
     const port = await freePort()
     const key = { UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY }
     const secretKey = '0xdeadbeef00000000000000000000000000000000000000000000000000c0ffee'
@@ -113,6 +131,19 @@ describe('undertow run', () => {
         ['run', '--devnet', devnetFile, '--min-profit-usd', 'lots'],
         key,
         /min profit must be a non-negative decimal/,
+      ],
+      [['run', '--config', noBuilders], key, /execution\.backrunLane "auction" need execution\.builders/],
+      [['run', '--config', badBuilderUrl], key, /execution\.builders\.0\.url: expected an http\(s\) URL/],
+      [['run', '--config', bundles], key, /environment variable UNDERTOW_BUNDLE_AUTH_KEY is not set/],
+      [
+        ['run', '--config', bundles],
+        { ...key, UNDERTOW_BUNDLE_AUTH_KEY: `${secretKey}zz` },
+        /the bundle auth key in UNDERTOW_BUNDLE_AUTH_KEY is malformed/,
+      ],
+      [
+        ['run', '--config', bundles],
+        { ...key, UNDERTOW_BUNDLE_AUTH_KEY: DEMO_LIQUIDATOR_KEY },
+        /the bundle auth key in UNDERTOW_BUNDLE_AUTH_KEY is the liquidator's own key/,
       ],
     ]
     for (const [args, env, message] of cases) {

@@ -77,6 +77,31 @@ describe('engine', () => {
     expect(t.synced).toEqual([19n])
   })
 
+  it("a pending update sent before the first new head is planned on the mirror's own head", async () => {
+    const t = setup(() => [])
+    // Reproduces a missed backrun: the mirror was built at the newest block, the daemon started,
+    // and an oracle update arrived before any new block did.
+    const built = header(30)
+    ;(t.strategy as { head: { number: bigint; hash: string; timestamp: bigint } }).head = {
+      number: built.number,
+      hash: built.hash,
+      timestamp: built.timestamp,
+    }
+    const watcher = {
+      ready: Promise.resolve(),
+      stop: () => undefined,
+      latestHead: async () => built,
+      settledHead: async () => header(29),
+    }
+    await t.engine.catchUp(watcher)
+    expect(t.synced).toEqual([])
+    t.engine.onPendingTx(pendingTx(7, ORACLE))
+    expect(t.plans).toHaveLength(1)
+    expect([...(t.plans[0]?.predicted?.prices ?? [])]).toEqual([['a7', 7n]])
+    // Planned for the block after the mirror's head.
+    expect(t.plans[0]?.timestamp).toBeGreaterThan(built.timestamp)
+  })
+
   it('handles heads in order: sync, then plan, then executes best first', async () => {
     const t = setup(() => [opportunity('k1', 5n), opportunity('k2', 9n), opportunity('k3', 1n)])
     t.engine.onHead(header(10))

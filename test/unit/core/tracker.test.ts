@@ -13,11 +13,17 @@ import { header, opportunity } from '../../support/fakes.js'
 
 const HASH = `0x${'aa'.repeat(32)}` as Hex
 const ACCOUNT = '0x00000000000000000000000000000000000000b1'
+const FILL_HASH = `0x${'bb'.repeat(32)}` as Hex
 
 function setup(
   receipts: (() => unknown)[],
   mined: number,
-  privateLane?: { submits: { headNumber: bigint }[]; released: number[]; profitable: () => boolean },
+  privateLane?: {
+    submits: { headNumber: bigint }[]
+    released: number[]
+    filled: number[]
+    profitable: () => boolean
+  },
 ) {
   let reads = 0
   const client = {
@@ -53,6 +59,10 @@ function setup(
     minedNonce: async () => mined,
     resyncNonce: async () => undefined,
     releaseNonce: (n) => privateLane?.released.push(n),
+    fillNonce: async (e) => {
+      privateLane?.filled.push(e.nonce)
+      return FILL_HASH
+    },
     stillProfitable: async () => privateLane?.profitable() ?? true,
   })
   const entry: InFlight = {
@@ -131,6 +141,7 @@ describe('tracker', () => {
     const lane = {
       submits: [] as { headNumber: bigint }[],
       released: [] as number[],
+      filled: [] as number[],
       profitable: () => profitable,
     }
     // Mined nonce count 7: our nonce 7 is not used by anything.
@@ -151,5 +162,51 @@ describe('tracker', () => {
     expect(lane.submits).toHaveLength(2)
     expect(await total(metrics.bundlesDropped)).toBe(1)
     expect(await total(metrics.lost)).toBe(0)
+  })
+
+  it('a bundle given up below a later one in flight has its nonce filled, not released (a gap would hold the later one)', async () => {
+    const notFound = () => {
+      throw new TransactionReceiptNotFoundError({ hash: HASH })
+    }
+    const lane = {
+      submits: [] as { headNumber: bigint }[],
+      released: [] as number[],
+      filled: [] as number[],
+      profitable: () => false,
+    }
+    const { tracker } = setup([notFound], 7, lane)
+    const first = tracker.inFlight.get(ACCOUNT) as InFlight
+    // A later liquidation holds nonce 8 (it stays worth sending: it is not the one withdrawn).
+    const { withdrawn: _none, ...alive } = first
+    tracker.inFlight.set('later', { ...alive, nonce: 8, lastTarget: 100n })
+    first.withdrawn = 'withdrawn'
+    await tracker.onBlock(header(6))
+    expect(lane.filled).toEqual([7])
+    expect(lane.released).toEqual([])
+    expect(first.cancelHash).toBe(FILL_HASH)
+    // Not filled twice while the filler is pending.
+    await tracker.onBlock(header(7))
+    expect(lane.filled).toEqual([7])
+  })
+
+  it('bundles given up together are all released, from the top down, none filled', async () => {
+    const notFound = () => {
+      throw new TransactionReceiptNotFoundError({ hash: HASH })
+    }
+    const lane = {
+      submits: [] as { headNumber: bigint }[],
+      released: [] as number[],
+      filled: [] as number[],
+      profitable: () => false,
+    }
+    const { tracker } = setup([notFound], 7, lane)
+    const first = tracker.inFlight.get(ACCOUNT) as InFlight
+    tracker.inFlight.set('later', { ...first, nonce: 8 })
+    await tracker.onBlock(header(5))
+    expect(tracker.inFlight.size).toBe(2)
+    await tracker.onBlock(header(6))
+    expect(lane.filled).toEqual([])
+    expect(lane.released.sort()).toEqual([7, 8])
+    expect(tracker.inFlight.size).toBe(0)
   })
 })
