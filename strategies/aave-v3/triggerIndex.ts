@@ -23,7 +23,7 @@
  * stable debt, a source that is not a reserve, a category the view does not know — sit in a watch
  * set that every tick includes.
  */
-import type { ExposureIndex } from './exposure.js'
+import { type ExposureIndex, exposedAccounts } from './exposure.js'
 import { createMarketView } from './math.js'
 import { type FloatBalances, type FloatView, floatView, SAFETY } from './prefilter.js'
 import { pricesAt } from './priceSources.js'
@@ -427,7 +427,11 @@ export function updateTriggerIndex(
       }
     }
   }
-  for (const id of rebased) for (const key of exposure.byReserve.get(id) ?? []) refresh.add(key)
+  // Everyone a rebased price reaches: holders of the reserve, and (v3.0) the members of a category
+  // it prices as the category's source, whatever they hold.
+  const rebasedAssets: string[] = []
+  for (const [asset, reserve] of market.reserves) if (rebased.has(reserve.id)) rebasedAssets.push(asset)
+  for (const key of exposedAccounts(market, exposure, rebasedAssets)) refresh.add(key)
   const sweep = index.sweepDue(blockSeconds)
   if (refresh.size === 0 && sweep === 0) return index
   // v3.0: a category priced by a source moves with it (its members are booked on the source).

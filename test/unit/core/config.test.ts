@@ -81,6 +81,12 @@ describe('parseConfig', () => {
       burst: true,
       gasLimitMarginBps: 3_000,
       dryRun: false,
+      // The public mempool unless private lanes are configured.
+      lane: 'public',
+      backrunLane: 'public',
+      builders: [],
+      bundleAuthKeyEnv: 'UNDERTOW_BUNDLE_AUTH_KEY',
+      bundleBlocks: 3,
     })
     expect(config.dataDir).toBe('./data')
     // /metrics is not exposed beyond the machine unless asked for.
