@@ -86,6 +86,11 @@ export function createEngine(deps: EngineDeps): Engine {
   const execQueue = new PQueue({ concurrency: burstLimit })
   const queue = createOpportunityQueue()
   let lastHead: BlockHeader | undefined
+  /**
+   * The mirror's own head, known from the start-up catch-up: a pending oracle update arriving
+   * before the first new head is planned on it (it would otherwise go unplanned).
+   */
+  let startHead: BlockHeader | undefined
   let lastHeadAt = now()
   let blockTimeMs = settings.blockTimeMs
   let intervalsSeen = 0
@@ -298,8 +303,8 @@ export function createEngine(deps: EngineDeps): Engine {
       if (draining) return
       try {
         const decoded = strategy.decodePendingPrice(tx)
-        if (!decoded || !lastHead) return
-        const head = lastHead
+        const head = lastHead ?? startHead
+        if (!decoded || !head) return
         // Every oracle update still pending lands before a backrun of the last one: plan with all.
         const prices = new Map<string, bigint>()
         for (const earlier of pendingOracle)
@@ -361,10 +366,7 @@ export function createEngine(deps: EngineDeps): Engine {
         // next block: without it an update sent before the first new head would go unplanned.
         if (!lastHead) {
           const mirrored = head.hash === strategy.head.hash ? head : await watcher.latestHead()
-          if (mirrored.hash === strategy.head.hash) {
-            lastHead = mirrored
-            lastHeadAt = now()
-          }
+          if (mirrored.hash === strategy.head.hash) startHead = mirrored
         }
         return
       }
