@@ -6,7 +6,7 @@
  * liquidated by. A builder that is unreachable or answers errors gets one log line (and one more
  * when it recovers); the others go on, and a send fails only when every builder refused it.
  */
-import { type Address, type Hex, keccak256, type PublicClient } from 'viem'
+import { type Address, concat, type Hex, keccak256, type PublicClient, parseTransaction } from 'viem'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -62,16 +62,22 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
     } else if (failing.delete(name)) log.info({ builder: name }, 'builder accepts bundles again')
   }
 
-  async function toRelay(relay: RelayClient, signed: Hex, context: LaneContext): Promise<void> {
-    const opp = context.opportunity
-    const first = context.headNumber + 1n
-    const last = context.headNumber + BigInt(options.targetBlocks)
-    const dependsOn = context.dependencyLanded ? undefined : opp?.dependsOn
-    const oracles = dependsOn ? [...(opp?.precededBy ?? []), dependsOn] : []
-    if (dependsOn && options.backrun === 'auction') {
+  /** What one submission carries: pending oracle transactions (first, in order), then ours. */
+  interface Shape {
+    oracles: PendingTx[]
+    ours: Hex[]
+  }
+
+  async function toRelay(relay: RelayClient, shape: Shape, headNumber: bigint): Promise<void> {
+    const first = headNumber + 1n
+    const last = headNumber + BigInt(options.targetBlocks)
+    if (shape.oracles.length > 0 && options.backrun === 'auction') {
       try {
         await relay.mevSendBundle(
-          [...oracles.map((tx) => ({ hash: tx.hash })), { tx: signed, canRevert: false }],
+          [
+            ...shape.oracles.map((tx) => ({ hash: tx.hash })),
+            ...shape.ours.map((tx) => ({ tx, canRevert: false })),
+          ],
           first,
           last,
         )
@@ -82,10 +88,10 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
       }
       return
     }
-    const txs = [...(await Promise.all(oracles.map(rawOf))), signed]
-    const hash = keccak256(signed)
-    // A builder that simulates bundles is asked first, once per transaction: a bundle it says
-    // reverts is not sent to it.
+    const txs = [...(await Promise.all(shape.oracles.map(rawOf))), ...shape.ours]
+    const hash = keccak256(concat(shape.ours))
+    // A builder that simulates bundles is asked first, once per bundle: one it says reverts is
+    // not sent to it.
     if (relay.endpoint.callBundle && !checked.has(hash)) {
       try {
         const result = await relay.callBundle(txs, first)
@@ -107,16 +113,56 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
     if (refused && results.every((r) => r.status === 'rejected')) throw refused.reason
   }
 
+  /**
+   * Every backrun sent at one head, together: the pending oracle transactions once, in the order
+   * they were seen, then all our liquidations in nonce order. A builder takes one bundle per
+   * pending transaction, and ours hold consecutive nonces, so apart only the first of them could
+   * land right after the update; together they all do. Each is also sent on its own.
+   */
+  const groups = new Map<bigint, { oracles: PendingTx[]; ours: Map<number, Hex> }>()
+  function grouped(oracles: PendingTx[], signed: Hex, headNumber: bigint): Shape | undefined {
+    for (const head of groups.keys()) if (head !== headNumber) groups.delete(head)
+    let group = groups.get(headNumber)
+    if (!group) {
+      group = { oracles: [], ours: new Map() }
+      groups.set(headNumber, group)
+    }
+    for (const tx of oracles) if (!group.oracles.some((o) => o.hash === tx.hash)) group.oracles.push(tx)
+    let nonce: number
+    try {
+      nonce = parseTransaction(signed).nonce ?? 0
+    } catch {
+      return undefined
+    }
+    group.ours.set(nonce, signed)
+    if (group.ours.size < 2) return undefined
+    return {
+      oracles: [...group.oracles],
+      ours: [...group.ours.entries()].sort(([a], [b]) => a - b).map(([, tx]) => tx),
+    }
+  }
+
+  const toAll = async (shape: Shape, headNumber: bigint) => {
+    const results = await Promise.allSettled(relays.map((relay) => toRelay(relay, shape, headNumber)))
+    if (results.every((r) => r.status === 'rejected'))
+      throw new Error(
+        `no builder accepted the bundle (${results.map((r) => errorText((r as PromiseRejectedResult).reason)).join('; ')})`,
+      )
+  }
+
   return {
     name: options.backrun === 'auction' ? 'auction' : 'bundle',
     private: true,
     targetBlocks: options.targetBlocks,
     async submit(signed, context) {
-      const results = await Promise.allSettled(relays.map((relay) => toRelay(relay, signed, context)))
-      if (results.every((r) => r.status === 'rejected'))
-        throw new Error(
-          `no builder accepted the bundle (${results.map((r) => errorText((r as PromiseRejectedResult).reason)).join('; ')})`,
-        )
+      const opp = context.opportunity
+      const dependsOn = context.dependencyLanded ? undefined : opp?.dependsOn
+      const oracles = dependsOn ? [...(opp?.precededBy ?? []), dependsOn] : []
+      const together = oracles.length > 0 ? grouped(oracles, signed, context.headNumber) : undefined
+      const alone = toAll({ oracles, ours: [signed] }, context.headNumber)
+      // The combined bundle is a better offer, not a condition: its failure costs nothing here.
+      if (together) await toAll(together, context.headNumber).catch(() => undefined)
+      await alone
       return keccak256(signed)
     },
     async included(blockNumber) {

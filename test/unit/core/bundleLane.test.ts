@@ -169,4 +169,43 @@ describe('bundle lane', () => {
       /no builder accepted the bundle/,
     )
   })
+
+  it('backruns sent at one head also go as one bundle: the updates once, then ours in nonce order', async () => {
+    const live = relayOf('live', ok)
+    const { lane: l } = lane([live.relay], 'auction')
+    const first = pendingTx(7, '0x00000000000000000000000000000000000000fe')
+    const second = pendingTx(8, '0x00000000000000000000000000000000000000fe')
+    const sign = (nonce: number) =>
+      auth.signTransaction({
+        chainId: 1,
+        type: 'eip1559',
+        nonce,
+        to: auth.address,
+        gas: 21_000n,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+      })
+    const [a, b] = [await sign(5), await sign(4)]
+    await l.submit(a, { opportunity: { ...opportunity('a', 1n), dependsOn: first }, headNumber: 30n })
+    await l.submit(b, {
+      opportunity: { ...opportunity('b', 1n), dependsOn: second, precededBy: [first] },
+      headNumber: 30n,
+    })
+    const bodies = live.seen.map(
+      (s) => (JSON.parse(s.body) as { params: [{ body: unknown[] }] }).params[0].body,
+    )
+    expect(bodies).toContainEqual([{ hash: first.hash }, { tx: a, canRevert: false }])
+    expect(bodies).toContainEqual([{ hash: first.hash }, { hash: second.hash }, { tx: b, canRevert: false }])
+    expect(bodies).toContainEqual([
+      { hash: first.hash },
+      { hash: second.hash },
+      { tx: b, canRevert: false },
+      { tx: a, canRevert: false },
+    ])
+    // The next head starts a new group.
+    const c = await sign(6)
+    live.seen.length = 0
+    await l.submit(c, { opportunity: { ...opportunity('c', 1n), dependsOn: first }, headNumber: 31n })
+    expect(live.seen).toHaveLength(1)
+  })
 })
