@@ -601,7 +601,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         coinbaseDiff += r.bid
         return {
           txHash: keccak256(raw),
-          fromAddress: (candidates[i]?.items[0] as BundleItem).from,
+          fromAddress: (candidates[i] as Candidate).items[0]?.from,
           toAddress: tx.to ?? null,
           gasUsed: Number(gasUsed),
           gasPrice: (gasUsed > 0n ? r.bid / gasUsed : 0n).toString(),

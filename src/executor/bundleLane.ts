@@ -11,7 +11,7 @@ import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { PendingTx } from '../types.js'
-import type { LaneContext, SubmissionLane } from './publicLane.js'
+import type { SubmissionLane } from './publicLane.js'
 import type { RelayClient } from './relayClient.js'
 
 export type BackrunRoute = 'bundle' | 'auction'
