@@ -236,11 +236,18 @@ export async function startDaemon(
     for (const e of events) byTx.set(e.txHash, (byTx.get(e.txHash) ?? 0n) + e.valueBase)
     for (const [hash, bonusBase] of byTx) {
       try {
-        const receipt = await client.getTransactionReceipt({ hash: hash as Hex })
+        // Transient failures (a loaded node, a rate limit) are retried: a sample read once is not lost.
+        const receipt = await retryTransient('winning receipt', () =>
+          client.getTransactionReceipt({ hash: hash as Hex }),
+        )
         const baseFee =
           receipt.blockNumber === header.number
             ? (header.baseFeePerGas ?? 0n)
-            : ((await client.getBlock({ blockNumber: receipt.blockNumber })).baseFeePerGas ?? 0n)
+            : ((
+                await retryTransient('winning block', () =>
+                  client.getBlock({ blockNumber: receipt.blockNumber }),
+                )
+              ).baseFeePerGas ?? 0n)
         const tipPerGas = receipt.effectiveGasPrice > baseFee ? receipt.effectiveGasPrice - baseFee : 0n
         bids.observe({
           tipPaidWei: tipPerGas * receipt.gasUsed,

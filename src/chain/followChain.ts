@@ -8,7 +8,7 @@
  */
 import type { Hex, PublicClient } from 'viem'
 import type { Logger } from '../logger.js'
-import type { BlockHeader, BlockLogs, BlockRef, Strategy, SyncResult } from '../types.js'
+import type { BlockHeader, BlockLogs, BlockRef, LiquidationEvent, Strategy, SyncResult } from '../types.js'
 import { getLogsChunked } from './getLogsChunked.js'
 import type { ChainLog } from './types.js'
 
@@ -63,6 +63,8 @@ export async function advanceStrategy(
   if (head.number < from) return { changedAccounts: 0 }
   const filter = strategy.logFilter()
   const last: ChainLog[] = []
+  /** Liquidations in every chunk applied, not only the last one (the bid learner reads them all). */
+  const liquidations: LiquidationEvent[] = []
   let changed = 0
   await getLogsChunked(client, {
     address: filter.addresses,
@@ -77,10 +79,11 @@ export async function advanceStrategy(
       const block = await client.getBlock({ blockNumber: to })
       const partial = { number: to, hash: block.hash, timestamp: block.timestamp }
       changed += (await strategy.advance(await groupByBlock(client, chunk), partial)).changedAccounts
+      liquidations.push(...strategy.liquidationsIn(chunk))
     },
   })
   const result = await strategy.advance(await groupByBlock(client, last), head)
-  const liquidations = strategy.liquidationsIn(last)
+  liquidations.push(...strategy.liquidationsIn(last))
   return {
     ...result,
     changedAccounts: changed + result.changedAccounts,

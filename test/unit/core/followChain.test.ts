@@ -58,7 +58,9 @@ function recordingStrategy(start: bigint) {
       head = to
       return { changedAccounts: blocks.length }
     },
-    liquidationsIn: () => [],
+    // Every log is a liquidation here: each chunk's must reach the caller (the bid learner).
+    liquidationsIn: (logs: readonly { blockNumber: bigint | null }[]) =>
+      logs.map((l) => ({ blockNumber: l.blockNumber })),
   }
   return { strategy: strategy as unknown as Strategy, applied }
 }
@@ -81,5 +83,15 @@ describe('gap backfill', () => {
     expect(healthy.ranges[0]?.[0]).toBe(reached + 1n)
     expect(strategy.head.number).toBe(30_100n)
     expect(applied).toEqual(Array.from({ length: 30_000 }, (_, i) => 101n + BigInt(i)))
+  })
+
+  it('reports the liquidations of every chunk of a long gap, not only the last one', async () => {
+    const { strategy } = recordingStrategy(100n)
+    const target = { number: 30_100n, hash: hash(30_100n), timestamp: 31_100n }
+    const node = scriptedNode(undefined)
+    const result = await advanceStrategy(node.client, strategy, target)
+    expect(node.ranges.length).toBeGreaterThan(1)
+    expect(result.liquidations).toHaveLength(30_000)
+    expect(result.liquidations?.[0]?.blockNumber).toBe(101n)
   })
 })
