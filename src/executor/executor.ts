@@ -154,6 +154,15 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       account ? client.getTransactionCount({ address: account.address, blockTag: 'latest' }) : undefined,
     resyncNonce: async () => nonces?.resync(),
     releaseNonce: (nonce) => nonces?.release(nonce),
+    resign: (entry, bid) =>
+      sign({
+        nonce: entry.nonce,
+        to: entry.opportunity.call.to,
+        data: entry.opportunity.call.data,
+        value: entry.opportunity.call.value,
+        gas: entry.gasLimit,
+        bid,
+      }),
     fillNonce: async (entry, header) => {
       if (!account) throw new Error('no signing account')
       const tip = entry.bid.maxPriorityFeePerGas

@@ -5,7 +5,7 @@
  * stuck for `replaceAfterBlocks` is replaced with both fees raised, within the profit budget.
  * A failed receipt read settles nothing: it is retried on the next head.
  */
-import { type Address, type Hex, type PublicClient, TransactionReceiptNotFoundError } from 'viem'
+import { type Address, type Hex, keccak256, type PublicClient, TransactionReceiptNotFoundError } from 'viem'
 import { receiptLogs } from '../chain/types.js'
 import { errorText } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -69,6 +69,8 @@ export interface TrackerDeps {
   maxFeePerGasWei: bigint
   /** Sends a replacement at the same nonce; returns its hash. */
   resend(entry: InFlight, bid: GasBid): Promise<Hex>
+  /** Signs the same transaction at the same nonce with another bid (a private lane resends it). */
+  resign?(entry: InFlight, bid: GasBid): Promise<Hex>
   /** The signer's mined nonce count, or undefined in dry runs. */
   minedNonce(): Promise<number | undefined>
   /** Our nonce was consumed elsewhere: re-read the pending count. */
@@ -227,6 +229,27 @@ export function createTracker(deps: TrackerDeps): Tracker {
           'bundle no longer profitable: not resent',
         )
       } else if (entry.signed) {
+        // A base fee above the signed fee cap makes it unincludable: re-signed at the same nonce
+        // (only one of the two can ever land) with the cap raised, within the profit budget.
+        const baseFee = header.baseFeePerGas ?? 0n
+        if (baseFee > entry.bid.maxFeePerGas && deps.resign) {
+          const tip = entry.bid.maxPriorityFeePerGas
+          const bid = { maxFeePerGas: baseFee * 2n + tip, maxPriorityFeePerGas: tip }
+          const worst = gasCostBase(entry.gasLimit, bid.maxFeePerGas, strategy.nativePriceBase())
+          if (bid.maxFeePerGas <= deps.maxFeePerGasWei && worst <= entry.budgetBase) {
+            try {
+              entry.signed = await deps.resign(entry, bid)
+              entry.bid = bid
+              entry.hashes.push(keccak256(entry.signed))
+              log.info(
+                { account, nonce: entry.nonce, maxFeePerGas: bid.maxFeePerGas.toString() },
+                'bundle re-signed above the base fee',
+              )
+            } catch (error) {
+              log.warn({ account, err: errorText(error) }, 'bundle not re-signed')
+            }
+          }
+        }
         try {
           await entry.lane.submit(entry.signed, {
             opportunity: entry.opportunity,

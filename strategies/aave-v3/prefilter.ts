@@ -40,6 +40,9 @@ export interface FloatView {
   stableDebt: boolean
 }
 
+/** A threshold one basis point lower (the most the contract's truncated average loses), never negative. */
+const ltBelow = (lt: bigint): number => (lt > 1n ? Number(lt) - 1 : 0)
+
 export function floatView(view: MarketView): FloatView {
   const n = view.reserves.length
   const collateral = new Float64Array(n)
@@ -54,11 +57,15 @@ export function floatView(view: MarketView): FloatView {
     if (!reserve) continue
     const perUnit = Number(view.price[id] ?? 0n) / Number(view.unit[id] ?? 1n) / 1e27
     counts[id] = reserve.liquidationThreshold !== 0n || !view.rules.collateralNeedsThreshold ? 1 : 0
+    // The contract's average threshold is Σ value·LT / Σ value truncated to whole basis points:
+    // up to 1 bp (1.2e-4 of an 82% threshold, more than SAFETY) below the weighted one. LT − 1
+    // keeps the estimate a lower bound (found by the 1,000-run property: 0.9999999995 exact,
+    // 1.0001186 estimated, two collaterals, 141 days of interest).
     collateral[id] =
       ((counts[id] as number) *
         perUnit *
         Number(view.income[id] ?? 0n) *
-        Number(reserve.liquidationThreshold)) /
+        ltBelow(reserve.liquidationThreshold)) /
       1e4
     debt[id] = perUnit * Number(view.debtIndex[id] ?? 0n)
     const tokenUnit = Number(view.price[id] ?? 0n) / Number(view.unit[id] ?? 1n)
@@ -80,7 +87,7 @@ export function floatView(view: MarketView): FloatView {
       // v3.0: a category's price source prices its members, collateral and debt alike.
       const price = inCategory && e.sourcePrice !== 0n ? e.sourcePrice : (view.price[r] ?? 0n)
       const perUnit = Number(price) / Number(view.unit[r] ?? 1n) / 1e27
-      c[r] = ((counts[r] as number) * perUnit * Number(view.income[r] ?? 0n) * Number(lt)) / 1e4
+      c[r] = ((counts[r] as number) * perUnit * Number(view.income[r] ?? 0n) * ltBelow(lt)) / 1e4
       d[r] = perUnit * Number(view.debtIndex[r] ?? 0n)
       const tokenUnit = Number(price) / Number(view.unit[r] ?? 1n)
       cs[r] = ((counts[r] as number) * (tokenUnit + 1) * Number(lt)) / 1e4

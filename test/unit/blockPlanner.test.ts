@@ -147,7 +147,15 @@ describe('block planner', () => {
       ),
       // A dust account (99,000 scaled units against 95) the estimate once put above 1.0001 while
       // the contract's rounding made it liquidatable (CI, seed 768788527).
-      { numRuns: 1_000, examples: [[7574, true, [50, 112, 54, 50, 50, 50], 0]] },
+      // And one whose two collaterals' average threshold the contract truncates a basis point
+      // below the weighted one (this session's run, seed -1691124871).
+      {
+        numRuns: 1_000,
+        examples: [
+          [7574, true, [50, 112, 54, 50, 50, 50], 0],
+          [8694, false, [148, 50, 50, 50, 82, 50], 12_206_683],
+        ],
+      },
     )
   })
 

@@ -23,6 +23,7 @@ function setup(
     released: number[]
     filled: number[]
     profitable: () => boolean
+    resigned?: bigint[]
   },
 ) {
   let reads = 0
@@ -59,6 +60,10 @@ function setup(
     minedNonce: async () => mined,
     resyncNonce: async () => undefined,
     releaseNonce: (n) => privateLane?.released.push(n),
+    resign: async (_e, bid) => {
+      privateLane?.resigned?.push(bid.maxFeePerGas)
+      return `0x02${bid.maxFeePerGas.toString(16).padStart(64, '0')}` as Hex
+    },
     fillNonce: async (e) => {
       privateLane?.filled.push(e.nonce)
       return FILL_HASH
@@ -208,5 +213,31 @@ describe('tracker', () => {
     expect(lane.filled).toEqual([])
     expect(lane.released.sort()).toEqual([7, 8])
     expect(tracker.inFlight.size).toBe(0)
+  })
+
+  it('a bundle whose fee cap the base fee passed is re-signed at the same nonce, within its budget, and resent', async () => {
+    const notFound = () => {
+      throw new TransactionReceiptNotFoundError({ hash: HASH })
+    }
+    const lane = {
+      submits: [] as { headNumber: bigint }[],
+      released: [] as number[],
+      filled: [] as number[],
+      resigned: [] as bigint[],
+      profitable: () => true,
+    }
+    const { tracker } = setup([notFound], 7, lane)
+    const entry = tracker.inFlight.get(ACCOUNT) as InFlight
+    // Over budget (the worst case would eat the profit): left as it is.
+    const high = { ...header(5), baseFeePerGas: 3n * 10n ** 9n }
+    await tracker.onBlock(high)
+    expect(lane.resigned).toEqual([])
+    entry.budgetBase = 10n ** 12n
+    await tracker.onBlock({ ...high, number: 6n })
+    expect(lane.resigned).toEqual([7n * 10n ** 9n])
+    expect(entry.nonce).toBe(7)
+    expect(entry.bid.maxFeePerGas).toBe(7n * 10n ** 9n)
+    expect(entry.hashes).toHaveLength(2)
+    expect(lane.submits.map((s) => s.headNumber)).toEqual([5n, 6n])
   })
 })
