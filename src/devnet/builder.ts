@@ -657,6 +657,17 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     }
   }
 
+  /** Passes a request to anvil unchanged and its answer back. */
+  async function forward(res: ServerResponse, body: string): Promise<void> {
+    const upstream = await fetch(options.anvilHttp, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    res.writeHead(upstream.status, { 'content-type': 'application/json' })
+    res.end(await upstream.text())
+  }
+
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -675,13 +686,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         }
         // Batches and everything not the builder's own go to anvil unchanged.
         if (Array.isArray(request) || typeof request.method !== 'string') {
-          const upstream = await fetch(options.anvilHttp, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-          })
-          res.writeHead(upstream.status, { 'content-type': 'application/json' })
-          res.end(await upstream.text())
+          await forward(res, body)
           return
         }
         try {
@@ -692,13 +697,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
             body,
           )
           if (answer === 'forward') {
-            const upstream = await fetch(options.anvilHttp, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body,
-            })
-            res.writeHead(upstream.status, { 'content-type': 'application/json' })
-            res.end(await upstream.text())
+            await forward(res, body)
             return
           }
           res.writeHead(200, { 'content-type': 'application/json' })
@@ -790,9 +789,8 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     slot++
     timer = setTimeout(
       () => {
-        void buildNow().catch((e) => {
-          if (process.env.BUILDER_DEBUG) process.stderr.write(`B! ${e?.stack ?? e}\n`)
-        })
+        // A failed build leaves the pool as it was: the next slot builds from it.
+        void buildNow().catch(() => undefined)
         next()
       },
       Math.max(0, started + slot * options.intervalMs - performance.now()),

@@ -129,6 +129,16 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   const send = async (tx: TxRequest, by: SubmissionLane = lane, context?: LaneContext): Promise<Hex> =>
     by.submit(await sign(tx), context ?? { headNumber: 0n })
 
+  /** An in-flight transaction again at its nonce, with another bid. */
+  const sameCall = (entry: InFlight, bid: GasBid): TxRequest => ({
+    nonce: entry.nonce,
+    to: entry.opportunity.call.to,
+    data: entry.opportunity.call.data,
+    value: entry.opportunity.call.value,
+    gas: entry.gasLimit,
+    bid,
+  })
+
   const tracker = createTracker({
     client,
     strategy,
@@ -138,31 +148,12 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     replaceAfterBlocks: settings.replaceAfterBlocks,
     maxFeePerGasWei: settings.maxFeePerGasWei,
     resend: (entry: InFlight, bid: GasBid) =>
-      send(
-        {
-          nonce: entry.nonce,
-          to: entry.opportunity.call.to,
-          data: entry.opportunity.call.data,
-          value: entry.opportunity.call.value,
-          gas: entry.gasLimit,
-          bid,
-        },
-        entry.lane,
-        { opportunity: entry.opportunity, headNumber: entry.sentBlock },
-      ),
+      send(sameCall(entry, bid), entry.lane, { opportunity: entry.opportunity, headNumber: entry.sentBlock }),
     minedNonce: async () =>
       account ? client.getTransactionCount({ address: account.address, blockTag: 'latest' }) : undefined,
     resyncNonce: async () => nonces?.resync(),
     releaseNonce: (nonce) => nonces?.release(nonce),
-    resign: (entry, bid) =>
-      sign({
-        nonce: entry.nonce,
-        to: entry.opportunity.call.to,
-        data: entry.opportunity.call.data,
-        value: entry.opportunity.call.value,
-        gas: entry.gasLimit,
-        bid,
-      }),
+    resign: (entry, bid) => sign(sameCall(entry, bid)),
     fillNonce: async (entry, header) => {
       if (!account) throw new Error('no signing account')
       const tip = entry.bid.maxPriorityFeePerGas

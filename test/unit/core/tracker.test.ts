@@ -96,6 +96,15 @@ function setup(
   return { tracker, metrics }
 }
 
+/** What a scripted private lane was asked to do. */
+const recorder = (profitable: () => boolean) => ({
+  submits: [] as { headNumber: bigint }[],
+  released: [] as number[],
+  filled: [] as number[],
+  resigned: [] as bigint[],
+  profitable,
+})
+
 const receipt = {
   status: 'success',
   blockNumber: 5n,
@@ -143,12 +152,7 @@ describe('tracker', () => {
       throw new TransactionReceiptNotFoundError({ hash: HASH })
     }
     let profitable = true
-    const lane = {
-      submits: [] as { headNumber: bigint }[],
-      released: [] as number[],
-      filled: [] as number[],
-      profitable: () => profitable,
-    }
+    const lane = recorder(() => profitable)
     // Mined nonce count 7: our nonce 7 is not used by anything.
     const { tracker, metrics } = setup([notFound], 7, lane)
     await tracker.onBlock(header(5))
@@ -173,12 +177,7 @@ describe('tracker', () => {
     const notFound = () => {
       throw new TransactionReceiptNotFoundError({ hash: HASH })
     }
-    const lane = {
-      submits: [] as { headNumber: bigint }[],
-      released: [] as number[],
-      filled: [] as number[],
-      profitable: () => false,
-    }
+    const lane = recorder(() => false)
     const { tracker } = setup([notFound], 7, lane)
     const first = tracker.inFlight.get(ACCOUNT) as InFlight
     // A later liquidation holds nonce 8 (it stays worth sending: it is not the one withdrawn).
@@ -198,12 +197,7 @@ describe('tracker', () => {
     const notFound = () => {
       throw new TransactionReceiptNotFoundError({ hash: HASH })
     }
-    const lane = {
-      submits: [] as { headNumber: bigint }[],
-      released: [] as number[],
-      filled: [] as number[],
-      profitable: () => false,
-    }
+    const lane = recorder(() => false)
     const { tracker } = setup([notFound], 7, lane)
     const first = tracker.inFlight.get(ACCOUNT) as InFlight
     tracker.inFlight.set('later', { ...first, nonce: 8 })
@@ -219,13 +213,7 @@ describe('tracker', () => {
     const notFound = () => {
       throw new TransactionReceiptNotFoundError({ hash: HASH })
     }
-    const lane = {
-      submits: [] as { headNumber: bigint }[],
-      released: [] as number[],
-      filled: [] as number[],
-      resigned: [] as bigint[],
-      profitable: () => true,
-    }
+    const lane = recorder(() => true)
     const { tracker } = setup([notFound], 7, lane)
     const entry = tracker.inFlight.get(ACCOUNT) as InFlight
     // Over budget (the worst case would eat the profit): left as it is.
