@@ -23,8 +23,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config.example.json ./
-# The devnet compiles these at run time (the clearinghouse; helpers.sol is copied into dist by the build).
+# Compiled at run time: the clearinghouse (devnet) and the flash liquidator (deploy-executor, and
+# the devnet's); helpers.sol is copied into dist by the build.
 COPY strategies/xmargin-perps/contracts ./strategies/xmargin-perps/contracts
+COPY strategies/aave-v3/contracts ./strategies/aave-v3/contracts
 RUN useradd --system --uid 10001 --home-dir /app undertow \
   && mkdir -p /data /app/dist/.cache && chown -R undertow /data /app/dist/.cache
 USER undertow

@@ -10,6 +10,7 @@ import { registry } from '../strategies/index.js'
 import { registerAccountsCommand } from './commands/accounts.js'
 import { registerBacktestCommands } from './commands/backtest.js'
 import { registerDemoCommand } from './commands/demo.js'
+import { registerDeployExecutorCommand } from './commands/deployExecutor.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { registerRunCommand } from './commands/run.js'
 import { errorText, redact, UndertowError, UsageError } from './errors.js'
@@ -42,6 +43,7 @@ export function buildProgram(strategies: StrategyRegistry = registry): Command {
   registerAccountsCommand(program, strategies, process.env)
   registerRunCommand(program, strategies, process.env, waitForSignal)
   registerBacktestCommands(program, strategies, process.env)
+  registerDeployExecutorCommand(program, strategies, process.env)
   for (const module of strategies.modules) module.registerCommands?.(program)
   for (const command of program.commands) {
     command.exitOverride()

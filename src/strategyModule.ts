@@ -5,7 +5,7 @@
  * The registry (strategies/index.ts) is the only file that lists modules.
  */
 import type { Command } from 'commander'
-import type { Address, Hex, PublicClient } from 'viem'
+import type { Address, Hex, LocalAccount, PublicClient } from 'viem'
 import type { z } from 'zod'
 import type { DevnetInfo } from './devnet/devnetFile.js'
 import type { Logger } from './logger.js'
@@ -136,8 +136,25 @@ export interface StrategyModule<O = unknown> {
   create(context: StrategyContext, options: O, start: StrategyStart): Promise<Strategy>
   readonly devnet?: DevnetProvider
   readonly backtest?: BacktestHooks
+  /** The protocol's executor contract (flash liquidations), deployed by `undertow deploy-executor`. */
+  readonly executorContract?: ExecutorContract<O>
   /** Commands only this protocol has (e.g. listing its known deployments). */
   registerCommands?(program: Command): void
+}
+
+export interface ExecutorContract<O> {
+  /** One line for help: what it does. */
+  readonly description: string
+  /** The config key (under `market`) and flag that name the deployed contract. */
+  readonly configKey: string
+  readonly flag: string
+  /** Deploys one owned by `account` for the target; returns its address and the deployment's hash. */
+  deploy(
+    client: PublicClient,
+    account: LocalAccount,
+    chainId: number,
+    options: O,
+  ): Promise<{ address: Address; hash: Hex }>
 }
 
 /** The list of strategies (built in strategies/index.ts and handed to the core by the CLI). */

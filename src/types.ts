@@ -3,7 +3,7 @@
  * Nothing here knows a protocol: an opportunity is a call with a dedupe key, an expected profit and
  * the reads that measure that profit in simulation; a strategy is a mirror that follows logs.
  */
-import type { Address, Hex } from 'viem'
+import type { Abi, Address, Hex } from 'viem'
 import type { ChainLog } from './chain/types.js'
 
 export interface BlockRef {
@@ -56,6 +56,32 @@ export interface ProfitProbe {
   valueBase(delta: bigint): bigint
 }
 
+/** The transaction an opportunity sends. */
+export interface OpportunityCall {
+  to: Address
+  data: Hex
+  value: bigint
+  /** Custom errors the target may revert with, so a refusal names them ("ProfitBelowMinimum(…)"). */
+  errors?: Abi
+}
+
+/**
+ * An alternative execution of an opportunity: a contract call that itself enforces a minimum
+ * profit (it reverts below it), so what simulation accepted cannot land at a loss.
+ */
+export interface ExecutionRoute {
+  /** For logs and metrics: "flash". */
+  name: string
+  /**
+   * The call from `sender` that reverts unless it nets at least `minProfitBase` (base units);
+   * undefined when this sender cannot use the route (not the contract's owner).
+   */
+  call(sender: Address, minProfitBase: bigint): OpportunityCall | undefined
+  /** The reads that measure its profit in simulation. */
+  probes: readonly ProfitProbe[]
+  gasEstimate: bigint
+}
+
 /** Values a strategy puts in an opportunity's or a result's details: printable, JSON-safe via encodeState. */
 export type DetailValue = string | number | boolean | bigint
 export type Details = Readonly<Record<string, DetailValue>>
@@ -65,7 +91,7 @@ export interface Opportunity<D extends Details = Details> {
   key: string
   account: Address
   strategy: string
-  call: { to: Address; data: Hex; value: bigint }
+  call: OpportunityCall
   /** Expected profit before gas, in the strategy's base units (USD × 10^baseDecimals). */
   profitBase: bigint
   /** profitBase minus the expected gas cost at the ranking gas price. */
@@ -83,6 +109,11 @@ export interface Opportunity<D extends Details = Details> {
   predictedPrices?: Map<string, bigint>
   /** A pull-oracle update the call carries (already inside `call.data`), and the fee it pays. */
   priceUpdate?: { updateData: Hex[]; feeWei: bigint }
+  /**
+   * Other ways to execute the same liquidation (a flash loan instead of inventory): the executor
+   * simulates each beside `call` and sends whichever nets the most.
+   */
+  routes?: readonly ExecutionRoute[]
   /** Protocol amounts and names, exact, for logs, reports and agreement checks. */
   details: D
   /** Timestamp the amounts were computed for. */

@@ -236,25 +236,81 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
   }
 
+  /**
+   * The direct call and every route this sender can use, each as the opportunity it would send. A
+   * route's own floor is the minimum profit plus its estimated gas at twice the base fee: below
+   * that the contract reverts, on the chain as in simulation.
+   */
+  const variantsOf = (opp: Opportunity, head: BlockHeader): { route: string; opp: Opportunity }[] => {
+    if (!opp.routes || opp.routes.length === 0) return [{ route: 'direct', opp }]
+    const { routes, ...direct } = opp
+    const out: { route: string; opp: Opportunity }[] = [{ route: 'direct', opp: direct }]
+    const nativePrice = strategy.nativePriceBase()
+    for (const route of routes) {
+      const floor =
+        settings.minProfitBase + gasCostBase(route.gasEstimate, (head.baseFeePerGas ?? 0n) * 2n, nativePrice)
+      const call = route.call(simulateFrom, floor)
+      if (call)
+        out.push({
+          route: route.name,
+          opp: { ...direct, call, probes: route.probes, gasEstimate: route.gasEstimate },
+        })
+    }
+    return out
+  }
+
   async function executeClaimed(
-    opp: Opportunity,
+    planned: Opportunity,
     head: BlockHeader,
     isCurrent: (() => boolean) | undefined,
   ): Promise<ExecuteOutcome> {
     const started = now()
-    let sim: Awaited<ReturnType<typeof simulateOpportunity>>
-    try {
-      sim = await simulateOpportunity(fast, opp, simulateFrom, dryRun ? funding : undefined)
-    } catch (error) {
+    // Every way to execute it is simulated at once; the one netting the most at the base fee wins.
+    const variants = variantsOf(planned, head)
+    const simulated = await Promise.all(
+      variants.map((v) =>
+        simulateOpportunity(fast, v.opp, simulateFrom, dryRun ? funding : undefined).then(
+          (sim) => ({ ...v, sim }),
+          (error: unknown) => ({ ...v, error }),
+        ),
+      ),
+    )
+    const failed = simulated.filter((v) => 'error' in v)
+    if (failed.length === simulated.length) {
       metrics.rpcErrors.inc({ stage: 'simulate' })
-      log.warn({ account: opp.account, err: errorText(error) }, 'simulation failed')
-      return refuse(opp, 'simulation failed')
+      log.warn(
+        { account: planned.account, err: errorText((failed[0] as { error: unknown }).error) },
+        'simulation failed',
+      )
+      return refuse(planned, 'simulation failed')
+    }
+    const nativeNow = strategy.nativePriceBase()
+    let chosen:
+      | { route: string; opp: Opportunity; sim: Awaited<ReturnType<typeof simulateOpportunity>> }
+      | undefined
+    let chosenNet = 0n
+    for (const v of simulated) {
+      if (!('sim' in v) || !v.sim.ok) continue
+      const net = v.sim.profitBase - gasCostBase(v.sim.gasUsed, head.baseFeePerGas ?? 0n, nativeNow)
+      if (!chosen || net > chosenNet) {
+        chosen = v
+        chosenNet = net
+      }
     }
     metrics.stageSeconds.observe({ stage: 'simulate' }, (now() - started) / 1000)
-    if (!sim.ok) return refuse(opp, 'simulation reverts', { detail: sim.reason })
+    if (!chosen) {
+      const detail = simulated
+        .map((v) => `${v.route}: ${'sim' in v ? v.sim.reason : errorText(v.error)}`)
+        .join('; ')
+      return refuse(planned, 'simulation reverts', { detail })
+    }
+    const { opp, sim, route } = chosen
     // What the call pays in native value (a pull-oracle update fee) is a cost like gas.
     const profitBase = sim.profitBase - (opp.call.value * strategy.nativePriceBase()) / 10n ** 18n
-    const gasLimit = (sim.gasUsed * (10_000n + settings.gasLimitMarginBps)) / 10_000n
+    // Simulation reports gas after refunds, and EIP-3529 refunds up to a fifth of what ran: the
+    // limit must cover the gas before refunds (×5/4), then the margin for nested calls' 63/64 and
+    // state drift. A flash route clears enough storage that ×1.2 of the reported figure runs out.
+    const gasLimit = (sim.gasUsed * 5n * (10_000n + settings.gasLimitMarginBps)) / 40_000n
     const nativePrice = strategy.nativePriceBase()
     // What the bid may share excludes the L1 data fee (estimated here, read exactly below).
     const l1EstimateBase = deps.l1Fee
@@ -329,6 +385,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         maxFeePerGasWei: bid.maxFeePerGas.toString(),
         maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString(),
         backrun: opp.dependsOn?.hash,
+        route,
         bid: bidReason,
         from: simulateFrom,
       }
@@ -344,6 +401,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     const entry: InFlight = {
       lane: by,
       opportunity: opp,
+      route,
+      simulatedDeltas: sim.deltas,
       nonce,
       gasLimit,
       bid,
@@ -398,6 +457,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         netBase: netBase.toString(),
         ...(deps.l1Fee ? { l1FeeWei: l1FeeWei.toString() } : {}),
         lane: by.name,
+        route,
         bid: { ...bidReason, maxPriorityFeePerGasWei: bid.maxPriorityFeePerGas.toString() },
         backrun: opp.dependsOn?.hash,
         details: printable(opp.details),

@@ -4,7 +4,15 @@
  * call, the probes again. Profit is what the probes measured, valued by the strategy's own prices:
  * a reward credited inside a protocol counts as much as tokens received.
  */
-import { type Address, type Client, type Hex, hexToBigInt, type StateOverride } from 'viem'
+import {
+  type Abi,
+  type Address,
+  type Client,
+  decodeErrorResult,
+  type Hex,
+  hexToBigInt,
+  type StateOverride,
+} from 'viem'
 import { simulateBlocks } from 'viem/actions'
 import type { Opportunity } from '../types.js'
 
@@ -26,6 +34,21 @@ function decodeWord(data: Hex, signed: boolean): bigint {
   return signed
     ? hexToBigInt(data.slice(0, 66) as Hex, { signed: true })
     : hexToBigInt(data.slice(0, 66) as Hex)
+}
+
+/** A revert named by the target's own errors where they decode, else by the node's message. */
+function revertReason(data: Hex, errors: Abi | undefined, message: string | undefined): string {
+  if (errors && data.length >= 10) {
+    try {
+      const decoded = decodeErrorResult({ abi: errors, data })
+      const args = (decoded.args ?? []).map((a) => (typeof a === 'bigint' ? a.toString() : String(a)))
+      return `${decoded.errorName}(${args.join(', ')})`
+    } catch {
+      // Not one of the target's errors (a nested call's): the node's message and the selector.
+    }
+  }
+  const first = message?.split('\n')[0] ?? 'reverted'
+  return data.length >= 10 ? `${first} ${data.slice(0, 10)}` : first
 }
 
 export async function simulateOpportunity(
@@ -83,7 +106,7 @@ export async function simulateOpportunity(
     : !oraclesOk
       ? 'a pending oracle transaction reverts'
       : call?.status === 'failure'
-        ? (call.error?.message.split('\n')[0] ?? 'reverted')
+        ? revertReason(call.data, opportunity.call.errors, call.error?.message)
         : 'reverted'
   return { ok, reason, gasUsed: call?.gasUsed ?? 0n, profitBase, deltas }
 }

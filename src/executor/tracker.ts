@@ -16,6 +16,10 @@ import type { SubmissionLane } from './publicLane.js'
 
 export interface InFlight {
   opportunity: Opportunity
+  /** How it executes: "direct" (the liquidator's own inventory) or a route's name ("flash"). */
+  route?: string
+  /** What simulation measured per profit probe (after − before), to compare with what landed. */
+  simulatedDeltas?: bigint[]
   nonce: number
   gasLimit: bigint
   bid: GasBid
@@ -53,6 +57,9 @@ export interface ExecutionRecord {
   /** Whether it did exactly what the opportunity predicted. */
   agreed: boolean
   opportunity: Opportunity
+  route: string
+  /** The probes' deltas the sending simulation measured. */
+  simulatedDeltas: bigint[]
   detectedAt: number
   submittedAt: number
   includedAt: number
@@ -158,6 +165,8 @@ export function createTracker(deps: TrackerDeps): Tracker {
           event,
           agreed: strategy.agrees(entry.opportunity, event),
           opportunity: entry.opportunity,
+          route: entry.route ?? 'direct',
+          simulatedDeltas: entry.simulatedDeltas ?? [],
           detectedAt: entry.opportunity.detectedAt,
           submittedAt: entry.submittedAt,
           includedAt: deps.now(),
@@ -165,7 +174,13 @@ export function createTracker(deps: TrackerDeps): Tracker {
         })
       }
       log.info(
-        { account, hash, block: receipt.blockNumber, gasUsed: receipt.gasUsed },
+        {
+          account,
+          hash,
+          block: receipt.blockNumber,
+          gasUsed: receipt.gasUsed,
+          route: entry.route ?? 'direct',
+        },
         'liquidation included',
       )
       return 'done'

@@ -9,8 +9,9 @@ import { devActions } from '../../src/chain/devActions.js'
 import { sendUnlocked } from '../../src/chain/rpc.js'
 import { UsageError } from '../../src/errors.js'
 import type { StrategyModule } from '../../src/strategyModule.js'
-import { erc20Abi } from './abi.js'
-import { aaveAddresses, aaveDevnet } from './devnet/index.js'
+import { addressesProviderAbi, erc20Abi } from './abi.js'
+import { aaveAddresses, aaveDevnet, devnetUniswap } from './devnet/index.js'
+import { deployFlashLiquidator } from './flashLiquidator.js'
 import { findMarketPreset, type MarketPreset, marketPresets } from './marketPresets.js'
 import { registerMarketsCommand } from './marketsCommand.js'
 import type { AaveLiquidationDetails } from './plan.js'
@@ -34,6 +35,15 @@ const marketSchema = z.strictObject({
   multicall: address.optional(),
   /** The chain's wrapped native token, where the address book does not know it (gas is valued at its price). */
   wrappedNative: address.optional(),
+  /** Our FlashLiquidator for this market (undertow deploy-executor): liquidations without inventory. */
+  flashLiquidator: address.optional(),
+  /** The Uniswap v3 factory whose pools the flash liquidator swaps on (a devnet file gives its own). */
+  uniswapV3Factory: address.optional(),
+  /** Fee tiers searched for each pair's deepest pool (default 100, 500, 3000, 10000). */
+  swapFeeTiers: z
+    .array(z.union([z.literal(100), z.literal(500), z.literal(3000), z.literal(10_000)]))
+    .min(1)
+    .optional(),
 })
 type MarketSection = z.output<typeof marketSchema>
 
@@ -64,6 +74,12 @@ export const aaveV3: StrategyModule<AaveOptions> = {
       flags: '--addresses-provider <address>',
       description: 'the market’s PoolAddressesProvider',
       name: 'addressesProvider',
+    },
+    {
+      flags: '--flash-liquidator <address>',
+      description:
+        'our FlashLiquidator for this market (undertow deploy-executor): liquidate without inventory',
+      name: 'flashLiquidator',
     },
     {
       flags: '--multicall <address>',
@@ -112,8 +128,26 @@ export const aaveV3: StrategyModule<AaveOptions> = {
     // The devnet deployed its own WETH as the wrapped native token of its chain.
     const devnetNative = (devnetFlag ?? devnetFile)?.reserves.WETH?.asset
     const wrappedNative = section.wrappedNative ?? (devnetNative ? getAddress(devnetNative) : undefined)
+    const flashRaw = asString(flags.flashLiquidator) ?? section.flashLiquidator
+    if (flashRaw !== undefined && !isAddress(flashRaw, { strict: false }))
+      throw new UsageError(`--flash-liquidator is not an address: "${flashRaw}"`)
+    const devnetInfo = devnet?.info
+    const factory = section.uniswapV3Factory ?? (devnetInfo ? devnetUniswap(devnetInfo)?.factory : undefined)
+    if (flashRaw !== undefined && factory === undefined)
+      throw new UsageError(
+        'a flash liquidator needs swap pools: set market.uniswapV3Factory (a devnet started with --swap-pools uniswap-v3 gives its own)',
+      )
     return {
       options: {
+        ...(flashRaw !== undefined && factory !== undefined
+          ? {
+              flash: {
+                contract: getAddress(flashRaw),
+                uniswapV3Factory: getAddress(factory),
+                ...(section.swapFeeTiers ? { feeTiers: section.swapFeeTiers } : {}),
+              },
+            }
+          : {}),
         addressesProvider: provider,
         multicallAddress: multicallRaw ? getAddress(multicallRaw) : undefined,
         ...(wrappedNative ? { wrappedNative } : {}),
@@ -157,6 +191,19 @@ export const aaveV3: StrategyModule<AaveOptions> = {
           args: [opportunity.call.to, 2n ** 256n - 1n],
         }),
       )
+    },
+  },
+  executorContract: {
+    description: 'FlashLiquidator',
+    configKey: 'flashLiquidator',
+    flag: '--flash-liquidator',
+    async deploy(client, account, chainId, options) {
+      const pool = await client.readContract({
+        address: options.addressesProvider,
+        abi: addressesProviderAbi,
+        functionName: 'getPool',
+      })
+      return deployFlashLiquidator(client, account, chainId, pool)
     },
   },
   registerCommands: (program) => registerMarketsCommand(program),

@@ -4,7 +4,7 @@
  * pure function of the mirror. IO here: building/rebuilding from logs, reloading the configuration
  * when a log asks for it, and verification against the Pool.
  */
-import { getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
+import { type Address, getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
 import { FatalError, UsageError } from '../../src/errors.js'
 import { formatHealthFactor, formatUnitsFixed } from '../../src/format.js'
@@ -15,10 +15,18 @@ import { accountReports } from './accountReport.js'
 import { createBlockPlanner } from './blockPlanner.js'
 import { applyBlocks, buildMirror, followedEvents, watchedAddresses } from './buildMirror.js'
 import { buildExposureIndex, type ExposureIndex, exposedAccounts, indexAccount } from './exposure.js'
+import { type FlashSetup, flashRoute, loadFlashSetup } from './flashLiquidator.js'
 import type { MarketAddresses } from './loadMarket.js'
 import { createMarketView, marketRules, userAccountData } from './math.js'
 import { decodeOracleAnswer } from './oracleDecode.js'
-import { type AaveLiquidationDetails, nativePrice, planLiquidations, STRATEGY_NAME, valueAt } from './plan.js'
+import {
+  type AaveLiquidationDetails,
+  type AaveOpportunity,
+  nativePrice,
+  planLiquidations,
+  STRATEGY_NAME,
+  valueAt,
+} from './plan.js'
 import { FloatBalances } from './prefilter.js'
 import { adapterFeedAddresses, feedKeysFor } from './priceSources.js'
 import { resyncAccounts } from './resync.js'
@@ -38,6 +46,10 @@ const printableMismatch = (m: { account: string; field: string; mirror: bigint; 
 
 export interface AaveOptions extends MarketAddresses {
   fromBlock: bigint
+  /** Flash liquidations: our contract and where its swap pools are found. */
+  flash?:
+    | { contract: Address; uniswapV3Factory: Address; feeTiers?: readonly number[] | undefined }
+    | undefined
 }
 
 /** What `liquidationsIn` reports for a LiquidationCall. */
@@ -112,6 +124,24 @@ export async function createAaveV3Strategy(
       { block: market.block.number, accounts: market.accounts.size, ms: Date.now() - started },
       'mirror built from logs',
     )
+  }
+  // Flash liquidations: the contract and the deepest swap pool of every pair, read once at start.
+  let flash: FlashSetup | undefined
+  if (options.flash) {
+    flash = await loadFlashSetup(needClient('find swap pools'), market, options.flash)
+    log.info(
+      { contract: flash.contract, owner: flash.owner, pairs: flash.pools.size / 2 },
+      'flash liquidations: swap pools found',
+    )
+  }
+  /** Each planned liquidation with its flash route, where its pair has a swap pool. */
+  const withRoutes = (planned: AaveOpportunity[]): AaveOpportunity[] => {
+    if (!flash) return planned
+    for (const [i, opp] of planned.entries()) {
+      const route = flashRoute(flash, market, opp)
+      if (route) planned[i] = { ...opp, routes: [route] }
+    }
+    return planned
   }
   let exposure: ExposureIndex = buildExposureIndex(market)
   let rotation: string[] = []
@@ -290,9 +320,11 @@ export async function createAaveV3Strategy(
     // A pending update: the exposed accounts at the predicted prices. A block: only what can have
     // changed (blockPlanner.ts), with the same result as planning every account.
     plan: (params) =>
-      params.predicted
-        ? planLiquidations(market, exposure, params, { floats, triggers })
-        : planner.plan(market, params, floats),
+      withRoutes(
+        params.predicted
+          ? planLiquidations(market, exposure, params, { floats, triggers })
+          : planner.plan(market, params, floats),
+      ),
 
     decodePendingPrice(tx) {
       if (!tx.to) return undefined

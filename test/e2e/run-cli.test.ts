@@ -145,6 +145,34 @@ describe('undertow run', () => {
         { ...key, UNDERTOW_BUNDLE_AUTH_KEY: DEMO_LIQUIDATOR_KEY },
         /the bundle auth key in UNDERTOW_BUNDLE_AUTH_KEY is the liquidator's own key/,
       ],
+      [
+        ['run', '--devnet', devnetFile, '--flash-liquidator', '0x12'],
+        key,
+        /--flash-liquidator is not an address: "0x12"/,
+      ],
+      [
+        ['run', '--devnet', devnetFile, '--flash-liquidator', devnet.addresses.pool],
+        key,
+        /a flash liquidator needs swap pools: set market\.uniswapV3Factory/,
+      ],
+      [
+        [
+          'deploy-executor',
+          '--strategy',
+          'xmargin-perps',
+          '--clearinghouse',
+          devnet.addresses.pool,
+          '--rpc',
+          'http://127.0.0.1:1',
+        ],
+        key,
+        /the xmargin-perps strategy has no executor contract to deploy/,
+      ],
+      [
+        ['deploy-executor', '--devnet', devnetFile],
+        {},
+        /environment variable UNDERTOW_PRIVATE_KEY is not set/,
+      ],
     ]
     for (const [args, env, message] of cases) {
       await expectOneLineError(args, message, env, /hunter2|SECRETTOKEN|deadbeef|c0ffee/)

@@ -96,6 +96,8 @@ export async function configureRiskParameters(
       spec.liquidationBonusBps,
     ])
     if (spec.borrowingEnabled) await write('setReserveBorrowing', [asset, true])
+    // As on every live market: reserves lend by flash loan (flash liquidations borrow this way).
+    await write('setReserveFlashLoaning', [asset, true])
     await write('setReserveFactor', [asset, spec.reserveFactorBps])
     await write('setLiquidationProtocolFee', [asset, spec.liquidationProtocolFeeBps])
     if (spec.supplyCap > 0) await write('setSupplyCap', [asset, spec.supplyCap])

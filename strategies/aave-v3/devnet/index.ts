@@ -9,10 +9,12 @@ import { callWrite, httpClient } from '../../../src/chain/rpc.js'
 import type { DevnetInfo } from '../../../src/devnet/devnetFile.js'
 import { parsePriceE8 } from '../../../src/devnet/parsePrice.js'
 import { type Devnet, type DevnetOptions, startDevnet } from '../../../src/devnet/startDevnet.js'
+import { deployUniswapV3, seedUniswapPool, type UniswapV3Deployment } from '../../../src/devnet/uniswapV3.js'
 import { UsageError } from '../../../src/errors.js'
 import type { DevnetProvider } from '../../../src/strategyModule.js'
 import { aaveOracleAbi, aggregatorAbi, erc20Abi } from '../abi.js'
 import { STRATEGY_NAME } from '../plan.js'
+import type { DevnetReserve } from './deployAaveMarket.js'
 import { type DevnetAddresses, deployAaveMarket } from './deployAaveMarket.js'
 import { deployOriginMarket } from './deployOriginMarket.js'
 import { planAccounts, seedAccounts, seedLiquidity } from './seedAccounts.js'
@@ -117,6 +119,14 @@ export const aaveDevnet: DevnetProvider = {
       choices: AAVE_VERSIONS,
       default: '3.6',
     },
+    {
+      flags: '--swap-pools <kind>',
+      description:
+        'uniswap-v3: deploy Uniswap v3 with a pool per reserve pair at the oracle prices (for flash liquidations)',
+      name: 'swapPools',
+      choices: ['none', 'uniswap-v3'],
+      default: 'none',
+    },
   ],
   async deploy(client, { accounts, seed, options }) {
     const version = (options.aave ?? '3.6') as AaveVersion
@@ -127,10 +137,12 @@ export const aaveDevnet: DevnetProvider = {
         ? await deployAaveMarket(client, DEVNET_ADMIN)
         : await deployOriginMarket(client, DEVNET_ADMIN)
     await seedLiquidity(client, addresses, DEVNET_LIQUIDITY_PROVIDER)
+    const uniswapV3 =
+      options.swapPools === 'uniswap-v3' ? await deploySwapPools(client, addresses) : undefined
     const plans = planAccounts(accounts, seed)
     await seedAccounts(client, addresses, plans)
     return {
-      addresses: { ...addresses },
+      addresses: { ...addresses, ...(uniswapV3 ? { uniswapV3 } : {}) },
       accounts: plans.map((p) => p.address),
       summary: `Aave ${version}, pool ${addresses.pool}`,
     }
@@ -169,14 +181,60 @@ export const aaveDevnet: DevnetProvider = {
   ],
 }
 
+/** USD depth (8 decimals) of each side of every devnet swap pool. */
+export const SWAP_POOL_DEPTH_USD = 20_000_000n * 10n ** 8n
+
+/**
+ * Uniswap v3 with one 0.3% pool per pair of reserves, each seeded at the AaveOracle's prices with
+ * full-range liquidity, so a flash liquidation's swap pays a real fee and a real price impact.
+ */
+export async function deploySwapPools(
+  client: PublicClient,
+  addresses: DevnetAddresses,
+): Promise<UniswapV3Deployment> {
+  const reserves = Object.values(addresses.reserves)
+  const weth = addresses.reserves.WETH?.asset ?? (reserves[0] as DevnetReserve).asset
+  const uniswap = await deployUniswapV3(client, DEVNET_ADMIN, weth)
+  const prices = await Promise.all(
+    reserves.map((r) =>
+      client.readContract({
+        address: getAddress(addresses.oracle),
+        abi: aaveOracleAbi,
+        functionName: 'getAssetPrice',
+        args: [r.asset],
+      }),
+    ),
+  )
+  for (let i = 0; i < reserves.length; i++)
+    for (let j = i + 1; j < reserves.length; j++) {
+      const a = reserves[i] as DevnetReserve
+      const b = reserves[j] as DevnetReserve
+      await seedUniswapPool(client, uniswap, {
+        a: { address: a.asset, decimals: a.decimals, price: prices[i] as bigint },
+        b: { address: b.asset, decimals: b.decimals, price: prices[j] as bigint },
+        fee: 3000,
+        depth: SWAP_POOL_DEPTH_USD,
+        provider: DEVNET_LIQUIDITY_PROVIDER,
+        mint: (token, to, amount) => callWrite(client, DEVNET_ADMIN, token, erc20Abi, 'mint', [to, amount]),
+      })
+    }
+  return uniswap
+}
+
+/** The devnet's Uniswap v3 deployment, if it was started with --swap-pools uniswap-v3. */
+export function devnetUniswap(info: DevnetInfo): UniswapV3Deployment | undefined {
+  const u = (info.addresses as { uniswapV3?: Partial<UniswapV3Deployment> }).uniswapV3
+  return u && typeof u.factory === 'string' && isAddress(u.factory) ? (u as UniswapV3Deployment) : undefined
+}
+
 /** An Aave devnet with typed addresses (tests, bench). */
 export async function startAaveDevnet(
-  options: Omit<DevnetOptions, 'options'> & { aave?: AaveVersion } = {},
+  options: Omit<DevnetOptions, 'options'> & { aave?: AaveVersion; swapPools?: boolean } = {},
 ): Promise<AaveDevnet> {
-  const { aave, ...rest } = options
+  const { aave, swapPools, ...rest } = options
   const devnet = await startDevnet(
     { name: STRATEGY_NAME, devnet: aaveDevnet },
-    { ...rest, options: { aave: aave ?? '3.6' } },
+    { ...rest, options: { aave: aave ?? '3.6', swapPools: swapPools ? 'uniswap-v3' : 'none' } },
   )
   return devnet as AaveDevnet
 }
