@@ -61,6 +61,8 @@ export async function startDemo(
     }
     /** Extra environment for the daemon (e.g. a malformed auth key). */
     env?: Record<string, string>
+    /** Seeding of the devnet's own, before its blocks are built (DevnetOptions.prepare). */
+    prepare?: DevnetOptions['prepare']
   } = {},
 ): Promise<DemoRun> {
   const module = registry.find(options.protocol ?? registry.defaultName, 'protocol')
@@ -74,6 +76,7 @@ export async function startDemo(
       ...(options.devnetOptions ? { options: options.devnetOptions } : {}),
       ...(options.opStack ? { opStack: options.opStack } : {}),
       ...(options.builder ? { builder: true, blockTimeSeconds: options.blockTimeSeconds ?? 1 } : {}),
+      ...(options.prepare ? { prepare: options.prepare } : {}),
     },
   )
   try {

@@ -104,6 +104,8 @@ interface Candidate {
   bundleHash?: Hex
   arrival: number
   bid: bigint
+  /** Gas the candidate used alone: its bid per gas is what ranks it. */
+  gas: bigint
 }
 
 interface SimCall {
@@ -316,7 +318,8 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
           items.push({ ...tx, canRevert: false })
         } else items.push({ ...(await decode(part.raw)), canRevert: part.canRevert })
       }
-      if (complete) out.push({ kind: 'bundle', items, bundleHash: b.bundleHash, arrival: b.arrival, bid: 0n })
+      if (complete)
+        out.push({ kind: 'bundle', items, bundleHash: b.bundleHash, arrival: b.arrival, bid: 0n, gas: 0n })
     }
     return out
   }
@@ -330,17 +333,27 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         try {
           const [r] = await simulate([c], timestamp)
           c.bid = r?.bid ?? 0n
+          c.gas = (r?.results ?? []).reduce((sum, x) => sum + hexToBigInt(x.gasUsed), 0n)
           if (c.kind === 'bundle' && !r?.ok) c.bid = -1n
         } catch {
           const call = (c.items[0] as BundleItem).call
           const tip = call.maxPriorityFeePerGas ?? call.gasPrice ?? '0x0'
           c.bid = c.kind === 'bundle' ? -1n : hexToBigInt(tip) * hexToBigInt(call.gas ?? '0x0')
+          c.gas = hexToBigInt(call.gas ?? '0x0')
         }
       }),
     )
     const ranked = candidates
       .filter((c) => c.bid >= 0n)
-      .sort((a, b) => (a.bid === b.bid ? a.arrival - b.arrival : a.bid > b.bid ? -1 : 1))
+      // Bundles by what reaches the coinbase; two public transactions by their tip per gas, as a
+      // mempool is ordered (a larger transaction at the same tip does not jump ahead: a backrun
+      // copying its update's fees stays behind it). Equal bids keep their arrival order.
+      .sort((a, b) => {
+        const perGas = a.kind === 'public' && b.kind === 'public'
+        const pa = perGas ? a.bid * (b.gas > 0n ? b.gas : 1n) : a.bid
+        const pb = perGas ? b.bid * (a.gas > 0n ? a.gas : 1n) : b.bid
+        return pa === pb ? a.arrival - b.arrival : pa > pb ? -1 : 1
+      })
     // A sender's public transactions keep their nonce order among the places they ranked at.
     const bySender = new Map<Address, number[]>()
     for (let i = 0; i < ranked.length; i++) {
@@ -458,6 +471,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
       items: [{ ...tx, canRevert: true }],
       arrival: tx.arrival,
       bid: 0n,
+      gas: 0n,
     }))
     const bundleSet = skip > 0 ? [] : await bundleCandidates(target)
     if (skip > 0) skip--
@@ -586,6 +600,7 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
         items: [{ ...(await decode(raw)), canRevert: false }],
         arrival: i,
         bid: 0n,
+        gas: 0n,
       })),
     )
     const out = await simulate(candidates, timestamp, (p.stateBlockNumber as Hex | undefined) ?? 'latest')

@@ -43,6 +43,11 @@ export interface DevnetOptions {
    * transactions and bundles and builds a block every blockTimeSeconds (default 1 s).
    */
   builder?: boolean
+  /**
+   * Runs after the deployment and before any block is built or mined on an interval (anvil still
+   * automines): scenario-specific seeding, e.g. the race's borrowers.
+   */
+  prepare?: (client: PublicClient, addresses: DevnetInfo['addresses']) => Promise<void>
 }
 
 export async function startDevnet(
@@ -68,6 +73,7 @@ export async function startDevnet(
       seed: options.seed ?? 1,
       options: { ...defaults, ...options.options },
     })
+    await options.prepare?.(client, deployment.addresses)
     // Interval mining starts after setup so deployment and seeding stay fast. anvil's interval is
     // whole seconds; a sub-second block time (L2s: 250 ms) is mined by the devnet itself.
     let miner: ReturnType<typeof startMiner> | undefined
