@@ -122,7 +122,9 @@ async function raceOnce(config: ConfigName, rounds: number): Promise<RaceResult>
       pretty: false,
       destination: process.stderr,
     }),
-    builder: { lane: CONFIGS[config].lane, backrunLane: CONFIGS[config].backrunLane },
+    // No eth_callBundle pre-check: the executor has simulated already, and on a 1-second chain a
+    // round trip per bundle of a 14-backrun batch cost the block (the race's builder runs found it).
+    builder: { lane: CONFIGS[config].lane, backrunLane: CONFIGS[config].backrunLane, callBundle: false },
     async prepare(client, raw) {
       const addresses = raw as unknown as DevnetAddresses
       await client.request({ method: 'anvil_autoImpersonateAccount', params: [true] } as never)

@@ -56,6 +56,8 @@ export async function startDemo(
       backrunLane: 'bundle' | 'auction' | 'public'
       lane?: 'bundle' | 'public'
       bundleBlocks?: number
+      /** Ask the builder with eth_callBundle before each bundle (default true; a round trip more). */
+      callBundle?: boolean
       /** More builder endpoints besides the devnet's (e.g. one that cannot be reached). */
       extraBuilders?: { name: string; url: string }[]
     }
@@ -106,7 +108,7 @@ export async function startDemo(
               {
                 name: 'devnet',
                 url: devnet.builder.rpcUrl,
-                callBundle: true,
+                callBundle: options.builder.callBundle ?? true,
                 feeRecipient: BUILDER_COINBASE,
               },
               ...(options.builder.extraBuilders ?? []),
