@@ -4,16 +4,34 @@
  * Third-party bytecode is never committed: what a contract imports is read from node_modules.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Abi, Hex } from 'viem'
-import { type CompiledContract, cacheDir } from './devnet/helperContracts.js'
 import { FatalError } from './errors.js'
 
 const require = createRequire(import.meta.url)
+const here = dirname(fileURLToPath(import.meta.url))
 
-export type { CompiledContract }
+export interface CompiledContract {
+  abi: Abi
+  bytecode: Hex
+}
+
+/** The project's .cache (beside src/ or dist/src/), or a temporary one where that is not writable. */
+export function cacheDir(): string {
+  const projectCache = join(here, '..', '.cache')
+  try {
+    mkdirSync(projectCache, { recursive: true })
+    return projectCache
+  } catch {
+    const fallback = join(tmpdir(), 'undertow-cache')
+    mkdirSync(fallback, { recursive: true })
+    return fallback
+  }
+}
 
 export interface SolidityBuild<N extends string> {
   /** Names the cache file and the errors: "xmargin-perps", "flash-liquidator". */
