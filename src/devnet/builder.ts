@@ -139,7 +139,6 @@ class RpcError extends Error {
 export async function startBuilder(options: BuilderOptions): Promise<Builder> {
   let id = 0
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    if (process.env.BUILDER_DEBUG) process.stderr.write(`B> ${method} ${Date.now()}\n`)
     const response = await fetch(options.anvilHttp, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -173,17 +172,22 @@ export async function startBuilder(options: BuilderOptions): Promise<Builder> {
     return run
   }
 
+  /**
+   * Signed transactions already decoded, by their bytes: recovering a sender costs milliseconds,
+   * and a searcher resends the same transactions in bundle after bundle (each target block, each
+   * grown group) — decoding them anew each time stalled the builder for a second a block.
+   */
+  const decoded = new Map<Hex, Omit<PoolTx, 'arrival'>>()
   async function decode(raw: Hex): Promise<PoolTx> {
-    const from = await recoverTransactionAddress({ serializedTransaction: raw as never })
-    const tx = parseTransaction(raw)
-    return {
-      hash: keccak256(raw),
-      raw,
-      from,
-      nonce: tx.nonce ?? 0,
-      call: simCall(raw, from),
-      arrival: arrivals++,
+    let known = decoded.get(raw)
+    if (!known) {
+      const from = await recoverTransactionAddress({ serializedTransaction: raw as never })
+      const tx = parseTransaction(raw)
+      known = { hash: keccak256(raw), raw, from, nonce: tx.nonce ?? 0, call: simCall(raw, from) }
+      if (decoded.size >= 4096) decoded.clear()
+      decoded.set(raw, known)
     }
+    return { ...known, arrival: arrivals++ }
   }
 
   /** A transaction in anvil's pool, by hash: its bytes when they carry a real signature, else its request. */

@@ -118,13 +118,23 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
    * they were seen, then all our liquidations in nonce order. A builder takes one bundle per
    * pending transaction, and ours hold consecutive nonces, so apart only the first of them could
    * land right after the update; together they all do. Each is also sent on its own.
+   *
+   * The group is offered by one send at a time: backruns signed while it is on its way join the
+   * next send, which carries them all. (Resending the grown group on every submit cost n sends of
+   * up to n transactions each — a 14-backrun batch reached the builder a block late.)
    */
-  const groups = new Map<bigint, { oracles: PendingTx[]; ours: Map<number, Hex> }>()
-  function grouped(oracles: PendingTx[], signed: Hex, headNumber: bigint): Shape | undefined {
+  interface Group {
+    oracles: PendingTx[]
+    ours: Map<number, Hex>
+    sending?: Promise<void> | undefined
+    grown: boolean
+  }
+  const groups = new Map<bigint, Group>()
+  function join(oracles: PendingTx[], signed: Hex, headNumber: bigint): Group | undefined {
     for (const head of groups.keys()) if (head !== headNumber) groups.delete(head)
     let group = groups.get(headNumber)
     if (!group) {
-      group = { oracles: [], ours: new Map() }
+      group = { oracles: [], ours: new Map(), grown: false }
       groups.set(headNumber, group)
     }
     for (const tx of oracles) if (!group.oracles.some((o) => o.hash === tx.hash)) group.oracles.push(tx)
@@ -135,11 +145,27 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
       return undefined
     }
     group.ours.set(nonce, signed)
-    if (group.ours.size < 2) return undefined
-    return {
-      oracles: [...group.oracles],
-      ours: [...group.ours.entries()].sort(([a], [b]) => a - b).map(([, tx]) => tx),
+    return group.ours.size < 2 ? undefined : group
+  }
+  const shapeOf = (group: Group): Shape => ({
+    oracles: [...group.oracles],
+    ours: [...group.ours.entries()].sort(([a], [b]) => a - b).map(([, tx]) => tx),
+  })
+  /** Resolves once a send carrying everything joined so far has been answered. */
+  function offer(group: Group, headNumber: bigint): Promise<void> {
+    if (group.sending) {
+      group.grown = true
+      return group.sending
     }
+    group.sending = (async () => {
+      do {
+        group.grown = false
+        // The combined bundle is a better offer, not a condition: its failure costs nothing here.
+        await toAll(shapeOf(group), headNumber).catch(() => undefined)
+      } while (group.grown)
+      group.sending = undefined
+    })()
+    return group.sending
   }
 
   const toAll = async (shape: Shape, headNumber: bigint) => {
@@ -158,10 +184,9 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
       const opp = context.opportunity
       const dependsOn = context.dependencyLanded ? undefined : opp?.dependsOn
       const oracles = dependsOn ? [...(opp?.precededBy ?? []), dependsOn] : []
-      const together = oracles.length > 0 ? grouped(oracles, signed, context.headNumber) : undefined
+      const group = oracles.length > 0 ? join(oracles, signed, context.headNumber) : undefined
       const alone = toAll({ oracles, ours: [signed] }, context.headNumber)
-      // The combined bundle is a better offer, not a condition: its failure costs nothing here.
-      if (together) await toAll(together, context.headNumber).catch(() => undefined)
+      if (group) await offer(group, context.headNumber)
       await alone
       return keccak256(signed)
     },

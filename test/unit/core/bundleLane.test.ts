@@ -208,4 +208,39 @@ describe('bundle lane', () => {
     await l.submit(c, { opportunity: { ...opportunity('c', 1n), dependsOn: first }, headNumber: 31n })
     expect(live.seen).toHaveLength(1)
   })
+
+  it('backruns signed while the group is on its way join its next send: two sends carry eight, not seven', async () => {
+    const live = relayOf('live', ok)
+    const { lane: l } = lane([live.relay], 'auction')
+    const update = pendingTx(9, '0x00000000000000000000000000000000000000fe')
+    const signed = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        auth.signTransaction({
+          chainId: 1,
+          type: 'eip1559',
+          nonce: 20 + i,
+          to: auth.address,
+          gas: 21_000n,
+          maxFeePerGas: 1n,
+          maxPriorityFeePerGas: 1n,
+        }),
+      ),
+    )
+    // All eight submitted at once, as one pending update's batch is: newest nonce first.
+    await Promise.all(
+      [...signed].reverse().map((tx, i) =>
+        l.submit(tx, {
+          opportunity: { ...opportunity(`k${i}`, 1n), dependsOn: update },
+          headNumber: 40n,
+        }),
+      ),
+    )
+    const bodies = live.seen.map(
+      (s) => (JSON.parse(s.body) as { params: [{ body: { tx?: Hex }[] }] }).params[0].body,
+    )
+    const groups = bodies.filter((b) => b.filter((part) => part.tx).length > 1)
+    expect(bodies.length - groups.length).toBe(8)
+    expect(groups).toHaveLength(2)
+    expect(groups.at(-1)).toEqual([{ hash: update.hash }, ...signed.map((tx) => ({ tx, canRevert: false }))])
+  })
 })
