@@ -184,19 +184,19 @@ export async function startDaemon(
   }
 
   const strategyLog = log.child({ component: config.strategy })
+  const context = { client, log: strategyLog, sender: signer?.address }
   const start = { fromBlock: config.target.fromBlock }
   let strategy: Strategy
   try {
     strategy = await retrying('mirror', () =>
-      config.module.create({ client, log: strategyLog }, config.target.options, { ...start, restored }),
+      config.module.create(context, config.target.options, { ...start, restored }),
     )
   } catch (error) {
-    if (restored === undefined) throw error
+    // Bad input is not the snapshot's fault: rebuilding would only say it again.
+    if (restored === undefined || error instanceof UsageError) throw error
     log.warn({ err: errorText(error) }, 'snapshot cannot be restored; rebuilding from logs')
     restored = undefined
-    strategy = await retrying('mirror', () =>
-      config.module.create({ client, log: strategyLog }, config.target.options, start),
-    )
+    strategy = await retrying('mirror', () => config.module.create(context, config.target.options, start))
   }
   const follower = createChainFollower({ client, strategy, log: log.child({ component: 'chain' }) })
   const snapshots = createSnapshotWriter(config.dataDir, (error) =>

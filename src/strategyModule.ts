@@ -48,6 +48,8 @@ export interface StrategyContext {
   /** Absent in offline replays (a dataset needs no node); a strategy that must read then fails. */
   client?: PublicClient | undefined
   log: Logger
+  /** The address liquidations are sent from (the signer's), when there is one. */
+  sender?: Address | undefined
 }
 
 export interface StrategyStart {

@@ -93,7 +93,7 @@ function buildFloats(market: MarketState): FloatBalances {
 }
 
 export async function createAaveV3Strategy(
-  context: { client?: PublicClient | undefined; log: Logger },
+  context: { client?: PublicClient | undefined; log: Logger; sender?: Address | undefined },
   options: AaveOptions,
   start: { fromBlock: bigint; toBlock?: bigint | undefined; restored?: unknown },
 ): Promise<AaveStrategy> {
@@ -129,6 +129,11 @@ export async function createAaveV3Strategy(
   let flash: FlashSetup | undefined
   if (options.flash) {
     flash = await loadFlashSetup(needClient('find swap pools'), market, options.flash)
+    // Only its owner may call it: a daemon signing as someone else would never get a flash route.
+    if (context.sender && context.sender.toLowerCase() !== flash.owner.toLowerCase())
+      throw new UsageError(
+        `market.flashLiquidator ${flash.contract} is owned by ${flash.owner}, not by the liquidator ${context.sender} (only its owner may call it)`,
+      )
     log.info(
       { contract: flash.contract, owner: flash.owner, pairs: flash.pools.size / 2 },
       'flash liquidations: swap pools found',

@@ -137,6 +137,32 @@ describe('flash liquidation', () => {
     ).rejects.toThrow(/is not a FlashLiquidator \(deploy one with: undertow deploy-executor\)/)
   })
 
+  it('refuses a liquidator that is not the contract owner, in one line naming both', async () => {
+    const resolved = aaveV3.resolveTarget({
+      section: undefined,
+      flags: { flashLiquidator: flashContract },
+      devnet: { info: devnet, rank: 'flag' },
+      chainId: devnet.chainId,
+      fromBlock: undefined,
+    })
+    const stranger = privateKeyToAccount(generatePrivateKey()).address
+    await expect(
+      aaveV3.create(
+        { client: devnet.client, log: createLogger('silent'), sender: stranger },
+        resolved.options,
+        { fromBlock: 0n },
+      ),
+    ).rejects.toThrow(`is owned by ${owner.address}, not by the liquidator ${stranger}`)
+    // Its owner is accepted.
+    await expect(
+      aaveV3.create(
+        { client: devnet.client, log: createLogger('silent'), sender: owner.address },
+        resolved.options,
+        { fromBlock: 0n },
+      ),
+    ).resolves.toBeDefined()
+  })
+
   it('lands from a wallet holding none of the debt asset, and the profit arrives exactly as simulated', async () => {
     const { strategy, header, opp } = await planned()
     expect(opp.details.collateralSymbol).toBe('WETH')
