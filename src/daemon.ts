@@ -46,15 +46,14 @@ export interface Daemon {
 export function loadSigner(
   config: Config,
   env: Record<string, string | undefined>,
+  /** What the key is for, in the message when it is missing. */
+  purpose = "it must hold the liquidator's private key; --dry-run runs without one",
 ): LocalAccount | undefined {
   const name = config.execution.privateKeyEnv
   const raw = env[name]
   // A dry run never signs; with a key present it still simulates from the key's address.
   if (config.execution.dryRun && !raw) return undefined
-  if (!raw)
-    throw new UsageError(
-      `environment variable ${name} is not set (it must hold the liquidator's private key; --dry-run runs without one)`,
-    )
+  if (!raw) throw new UsageError(`environment variable ${name} is not set (${purpose})`)
   const key = raw.trim()
   if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
     throw new UsageError(`the private key in ${name} is malformed (expected 32 bytes of hex)`)

@@ -30,8 +30,10 @@ export function registerDeployExecutorCommand(
       const contract = config.module.executorContract
       if (!contract)
         throw new UsageError(`the ${config.module.name} strategy has no executor contract to deploy`)
-      const signer = loadSigner(config, env)
-      if (!signer) throw new UsageError(`environment variable ${config.execution.privateKeyEnv} is not set`)
+      const purpose = 'it must hold the liquidator key, which will own the contract'
+      const signer = loadSigner(config, env, purpose)
+      if (!signer)
+        throw new UsageError(`environment variable ${config.execution.privateKeyEnv} is not set (${purpose})`)
       const { client, chainId } = await connectHttp(config.rpcHttp, config.chainId)
       const { address, hash } = await contract.deploy(client, signer, chainId, config.target.options)
       process.stdout.write(
