@@ -71,14 +71,18 @@ beforeEach(async () => {
   setupState = await snapshot(devnet.client)
 })
 
-async function planned() {
-  const resolved = aaveV3.resolveTarget({
+/** The market's target with our FlashLiquidator configured. */
+const flashTarget = () =>
+  aaveV3.resolveTarget({
     section: undefined,
     flags: { flashLiquidator: flashContract },
     devnet: { info: devnet, rank: 'flag' },
     chainId: devnet.chainId,
     fromBlock: undefined,
   })
+
+async function planned() {
+  const resolved = flashTarget()
   const strategy = (await aaveV3.create(
     { client: devnet.client, log: createLogger('silent') },
     resolved.options,
@@ -138,13 +142,7 @@ describe('flash liquidation', () => {
   })
 
   it('refuses a liquidator that is not the contract owner, in one line naming both', async () => {
-    const resolved = aaveV3.resolveTarget({
-      section: undefined,
-      flags: { flashLiquidator: flashContract },
-      devnet: { info: devnet, rank: 'flag' },
-      chainId: devnet.chainId,
-      fromBlock: undefined,
-    })
+    const resolved = flashTarget()
     const stranger = privateKeyToAccount(generatePrivateKey()).address
     await expect(
       aaveV3.create(
