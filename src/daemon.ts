@@ -21,6 +21,7 @@ import { type BackrunRoute, createBundleLane } from './executor/bundleLane.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import { createBroadcastLane, type SubmissionLane } from './executor/publicLane.js'
 import { createRelayClient } from './executor/relayClient.js'
+import { keyAccount, transactionSigner } from './executor/signer.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
 import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
@@ -58,7 +59,7 @@ export function loadSigner(
   if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
     throw new UsageError(`the private key in ${name} is malformed (expected 32 bytes of hex)`)
   try {
-    return privateKeyToAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
+    return keyAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
   } catch {
     throw new UsageError(`the private key in ${name} is not a valid secp256k1 key`)
   }
@@ -391,6 +392,7 @@ export async function startDaemon(
       target: strategy.describe(),
       accounts: strategy.accountCount(),
       liquidator: executor.address,
+      ...(signer ? { transactionSigner } : {}),
       dryRun: config.execution.dryRun,
     },
     'undertow running',

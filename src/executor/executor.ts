@@ -33,6 +33,7 @@ import {
 } from './publicLane.js'
 import type { RefusalReason } from './refusal.js'
 import { simulateOpportunity } from './simulate.js'
+import { createSimulationBatcher } from './simulationBatch.js'
 import { createTracker, type ExecutionRecord, type InFlight } from './tracker.js'
 
 export type { ExecutionRecord } from './tracker.js'
@@ -119,6 +120,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     ? (settings.dryRunFrom ?? account?.address ?? DRY_RUN_SENDER)
     : (account as LocalAccount).address
   let funding: StateOverride | undefined
+  /** The simulations a burst asks for at once go to the node as a few blocks, not one call each. */
+  const simulations = createSimulationBatcher(fast, simulateFrom)
   /** What a dry run last reported per key, so each liquidation is named once until its plan changes. */
   const reported = new Map<string, string>()
 
@@ -269,7 +272,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     const variants = variantsOf(planned, head)
     const simulated = await Promise.all(
       variants.map((v) =>
-        simulateOpportunity(fast, v.opp, simulateFrom, dryRun ? funding : undefined).then(
+        simulations.simulate(v.opp, dryRun ? funding : undefined).then(
           (sim) => ({ ...v, sim }),
           (error: unknown) => ({ ...v, error }),
         ),
@@ -425,6 +428,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
         entry.signed = signed
         entry.lastTarget = head.number + BigInt(by.targetBlocks)
       }
+      // Sent now: signed, handed to the lane (its answer is the node's or builder's, later).
+      entry.submittedAt = now()
       entry.hashes.push(await by.submit(signed, { opportunity: opp, headNumber: head.number }))
     } catch (error) {
       inFlight.delete(opp.key)
