@@ -47,6 +47,14 @@ const fileSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
         .optional(),
+      /**
+       * More hot wallets besides the liquidator's key: the environment variables holding their
+       * keys. Each sends on its own nonces; flash routes stay the liquidator's (the contract's owner).
+       */
+      hotWalletKeyEnvs: z
+        .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'))
+        .max(16)
+        .optional(),
       minProfitUsd: decimalString.optional(),
       priorityFeeShareBps: z.number().int().min(0).max(10_000).optional(),
       /**
@@ -126,6 +134,7 @@ export interface Config {
   rpcMaxLagBlocks: number
   execution: {
     privateKeyEnv: string
+    hotWalletKeyEnvs: string[]
     minProfitUsd: string
     priorityFeeShareBps: number
     /** undefined: bids are not learned. */
@@ -327,6 +336,7 @@ export function parseConfig(
     rpcMaxLagBlocks: file.rpcMaxLagBlocks ?? 3,
     execution: {
       privateKeyEnv: flags.privateKeyEnv ?? e.privateKeyEnv ?? 'UNDERTOW_PRIVATE_KEY',
+      hotWalletKeyEnvs: e.hotWalletKeyEnvs ?? [],
       minProfitUsd: String(minProfitUsd),
       priorityFeeShareBps: e.priorityFeeShareBps ?? 3_000,
       bidPercentile: e.bidPercentile === null ? undefined : (e.bidPercentile ?? 75),

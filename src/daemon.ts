@@ -4,7 +4,6 @@
  */
 import type { Server } from 'node:http'
 import { type Hex, type LocalAccount, type PublicClient, parseUnits } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import { connectHttp } from './chain/connect.js'
 import { createEndpointPool } from './chain/endpointPool.js'
 import { createFastClient } from './chain/fastClient.js'
@@ -22,6 +21,7 @@ import { createExecutor, type Executor } from './executor/executor.js'
 import { createBroadcastLane, type SubmissionLane } from './executor/publicLane.js'
 import { createRelayClient } from './executor/relayClient.js'
 import { keyAccount, transactionSigner } from './executor/signer.js'
+import { createWalletPool } from './executor/walletPool.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics, serveMetrics } from './metrics.js'
 import { createHermesStream, type HermesStream } from './prices/hermesStream.js'
@@ -55,14 +55,44 @@ export function loadSigner(
   // A dry run never signs; with a key present it still simulates from the key's address.
   if (config.execution.dryRun && !raw) return undefined
   if (!raw) throw new UsageError(`environment variable ${name} is not set (${purpose})`)
+  return keyFrom(name, raw, 'private key')
+}
+
+/** A key from an environment variable, checked; messages name the variable, never the value. */
+function keyFrom(name: string, raw: string, what: string): LocalAccount {
   const key = raw.trim()
   if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
-    throw new UsageError(`the private key in ${name} is malformed (expected 32 bytes of hex)`)
+    throw new UsageError(`the ${what} in ${name} is malformed (expected 32 bytes of hex)`)
   try {
     return keyAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
   } catch {
-    throw new UsageError(`the private key in ${name} is not a valid secp256k1 key`)
+    throw new UsageError(`the ${what} in ${name} is not a valid secp256k1 key`)
   }
+}
+
+/**
+ * The extra hot wallets (execution.hotWalletKeyEnvs), each a different wallet from the liquidator
+ * and from one another; none in a dry run (nothing is signed).
+ */
+export function loadHotWallets(
+  config: Config,
+  env: Record<string, string | undefined>,
+  signer: LocalAccount | undefined,
+): LocalAccount[] {
+  if (!signer) return []
+  const seen = new Map<string, string>([[signer.address, config.execution.privateKeyEnv]])
+  return config.execution.hotWalletKeyEnvs.map((name) => {
+    const raw = env[name]
+    if (!raw)
+      throw new UsageError(
+        `environment variable ${name} is not set (it must hold a hot wallet's private key: execution.hotWalletKeyEnvs)`,
+      )
+    const wallet = keyFrom(name, raw, 'hot wallet key')
+    const same = seen.get(wallet.address)
+    if (same) throw new UsageError(`the hot wallet key in ${name} is the same wallet as the key in ${same}`)
+    seen.set(wallet.address, name)
+    return wallet
+  })
 }
 
 /**
@@ -73,6 +103,7 @@ export function loadBundleAuth(
   config: Config,
   env: Record<string, string | undefined>,
   signer: LocalAccount | undefined,
+  hotWallets: readonly LocalAccount[] = [],
 ): LocalAccount | undefined {
   const ex = config.execution
   if (ex.lane === 'public' && ex.backrunLane === 'public') return undefined
@@ -84,18 +115,14 @@ export function loadBundleAuth(
       `environment variable ${name} is not set (it must hold the bundle auth key that signs builder requests)`,
     )
   }
-  const key = raw.trim()
-  if (!/^(0x)?[0-9a-fA-F]{64}$/.test(key))
-    throw new UsageError(`the bundle auth key in ${name} is malformed (expected 32 bytes of hex)`)
-  let account: LocalAccount
-  try {
-    account = privateKeyToAccount((key.startsWith('0x') ? key : `0x${key}`) as Hex)
-  } catch {
-    throw new UsageError(`the bundle auth key in ${name} is not a valid secp256k1 key`)
-  }
+  const account = keyFrom(name, raw, 'bundle auth key')
   if (signer && account.address === signer.address)
     throw new UsageError(
       `the bundle auth key in ${name} is the liquidator's own key; use a separate key (it is public at builders)`,
+    )
+  if (hotWallets.some((w) => w.address === account.address))
+    throw new UsageError(
+      `the bundle auth key in ${name} is one of the hot wallets' keys; use a separate key (it is public at builders)`,
     )
   return account
 }
@@ -106,7 +133,8 @@ export async function startDaemon(
   log: Logger,
 ): Promise<Daemon> {
   const signer = loadSigner(config, env)
-  const bundleAuth = loadBundleAuth(config, env, signer)
+  const hotWallets = loadHotWallets(config, env, signer)
+  const bundleAuth = loadBundleAuth(config, env, signer, hotWallets)
   const metrics = createMetrics()
   const primary = await connectHttp(config.rpcHttp, config.chainId, () =>
     metrics.rpcRequests.inc({ transport: 'http' }),
@@ -260,29 +288,37 @@ export async function startDaemon(
       }
     }
   }
-  const executor = createExecutor({
-    bids,
-    l1Fee,
-    client,
-    fastClient,
-    // Raw transactions go to every endpoint: the first to accept one returns its hash.
-    ...(pool ? { lane: createBroadcastLane([fastClient, ...pool.clients.slice(1)]) } : {}),
-    lanes: privateLanes(config, bundleAuth, client, log.child({ component: 'bundles' }), metrics),
-    account: signer,
-    strategy,
-    log: log.child({ component: 'executor' }),
-    metrics,
-    settings: {
-      chainId,
-      minProfitBase: parseUnits(config.execution.minProfitUsd, strategy.baseDecimals),
-      priorityFeeShareBps: BigInt(config.execution.priorityFeeShareBps),
-      maxFeePerGasWei: parseUnits(config.execution.maxFeePerGasGwei, 9),
-      replaceAfterBlocks: config.execution.replaceAfterBlocks,
-      gasLimitMarginBps: BigInt(config.execution.gasLimitMarginBps),
-      dryRun: config.execution.dryRun,
-      dryRunFrom: config.execution.liquidator,
-    },
-  })
+  const backrunLanes = privateLanes(config, bundleAuth, client, log.child({ component: 'bundles' }), metrics)
+  // One executor per hot wallet (the liquidator's first): each its own nonces, in-flight set, approvals.
+  const walletExecutor = (account: LocalAccount | undefined) =>
+    createExecutor({
+      bids,
+      l1Fee,
+      client,
+      fastClient,
+      // Raw transactions go to every endpoint: the first to accept one returns its hash.
+      ...(pool ? { lane: createBroadcastLane([fastClient, ...pool.clients.slice(1)]) } : {}),
+      lanes: backrunLanes,
+      account,
+      strategy,
+      log: log.child(
+        hotWallets.length > 0
+          ? { component: 'executor', wallet: account?.address }
+          : { component: 'executor' },
+      ),
+      metrics,
+      settings: {
+        chainId,
+        minProfitBase: parseUnits(config.execution.minProfitUsd, strategy.baseDecimals),
+        priorityFeeShareBps: BigInt(config.execution.priorityFeeShareBps),
+        maxFeePerGasWei: parseUnits(config.execution.maxFeePerGasGwei, 9),
+        replaceAfterBlocks: config.execution.replaceAfterBlocks,
+        gasLimitMarginBps: BigInt(config.execution.gasLimitMarginBps),
+        dryRun: config.execution.dryRun,
+        dryRunFrom: config.execution.liquidator,
+      },
+    })
+  const executor = createWalletPool([signer, ...hotWallets].map(walletExecutor))
   if (strategy.nativePriceBase() === 0n && !config.execution.dryRun)
     throw new UsageError(
       `cannot value gas on chain ${chainId}: the native token's price is unknown (set market.wrappedNative to the chain's wrapped native token)`,
@@ -393,6 +429,7 @@ export async function startDaemon(
       accounts: strategy.accountCount(),
       liquidator: executor.address,
       ...(signer ? { transactionSigner } : {}),
+      ...(hotWallets.length > 0 ? { hotWallets: hotWallets.map((w) => w.address) } : {}),
       dryRun: config.execution.dryRun,
     },
     'undertow running',

@@ -26,6 +26,14 @@ export const DEMO_LIQUIDATOR_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68c
 /** The demo searcher's bundle auth key (its identity at the devnet's builder; holds nothing). */
 export const DEMO_BUNDLE_AUTH_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6'
 
+/** Extra hot wallets of the demo (anvil's sixth to ninth default accounts, well-known test keys). */
+export const DEMO_HOT_WALLET_KEYS = [
+  '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba',
+  '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
+  '0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356',
+  '0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97',
+] as const
+
 export interface DemoRun {
   devnet: Devnet
   provider: DevnetProvider
@@ -63,6 +71,8 @@ export async function startDemo(
     }
     /** Extra environment for the daemon (e.g. a malformed auth key). */
     env?: Record<string, string>
+    /** Hot wallets besides the liquidator (up to 4, funded like it). */
+    hotWallets?: number
     /** Seeding of the devnet's own, before its blocks are built (DevnetOptions.prepare). */
     prepare?: DevnetOptions['prepare']
   } = {},
@@ -84,6 +94,9 @@ export async function startDemo(
   try {
     const liquidator = privateKeyToAccount(DEMO_LIQUIDATOR_KEY).address
     await provider.fund(devnet.client, devnet, liquidator)
+    const hotKeys = DEMO_HOT_WALLET_KEYS.slice(0, options.hotWallets ?? 0)
+    for (const key of hotKeys) await provider.fund(devnet.client, devnet, privateKeyToAccount(key).address)
+    const hotEnv = Object.fromEntries(hotKeys.map((key, i) => [`UNDERTOW_HOT_WALLET_${i + 1}`, key]))
     const dir = mkdtempSync(join(tmpdir(), 'undertow-demo-'))
     const devnetFile = join(dir, 'devnet.json')
     writeFileSync(devnetFile, JSON.stringify(devnetInfo(devnet)))
@@ -91,31 +104,31 @@ export async function startDemo(
     const env: Record<string, string> = {
       UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY,
       ...(options.builder ? { UNDERTOW_BUNDLE_AUTH_KEY: DEMO_BUNDLE_AUTH_KEY } : {}),
+      ...hotEnv,
       ...options.env,
     }
     const minProfitUsd = options.minProfitUsd ?? '5'
     let configFile: string | undefined
-    if (options.builder && devnet.builder) {
-      configFile = join(dir, 'config.json')
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          execution: {
-            lane: options.builder.lane ?? 'bundle',
-            backrunLane: options.builder.backrunLane,
-            bundleBlocks: options.builder.bundleBlocks ?? 2,
-            builders: [
-              {
-                name: 'devnet',
-                url: devnet.builder.rpcUrl,
-                callBundle: options.builder.callBundle ?? true,
-                feeRecipient: BUILDER_COINBASE,
-              },
-              ...(options.builder.extraBuilders ?? []),
-            ],
+    const execution: Record<string, unknown> = {}
+    if (hotKeys.length > 0) execution.hotWalletKeyEnvs = Object.keys(hotEnv)
+    if (options.builder && devnet.builder)
+      Object.assign(execution, {
+        lane: options.builder.lane ?? 'bundle',
+        backrunLane: options.builder.backrunLane,
+        bundleBlocks: options.builder.bundleBlocks ?? 2,
+        builders: [
+          {
+            name: 'devnet',
+            url: devnet.builder.rpcUrl,
+            callBundle: options.builder.callBundle ?? true,
+            feeRecipient: BUILDER_COINBASE,
           },
-        }),
-      )
+          ...(options.builder.extraBuilders ?? []),
+        ],
+      })
+    if (Object.keys(execution).length > 0) {
+      configFile = join(dir, 'config.json')
+      writeFileSync(configFile, JSON.stringify({ execution }))
     }
     const config = parseConfig(
       {

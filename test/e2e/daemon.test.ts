@@ -3,10 +3,16 @@
  * backruns in the oracle's block, WebSocket cuts, a reorg, and a restart from the snapshot.
  */
 import { writeFileSync } from 'node:fs'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
 import { type Daemon, startDaemon } from '../../src/daemon.js'
-import { DEMO_LIQUIDATOR_KEY, sendPendingPrice, waitUntilSettled } from '../../src/demo.js'
+import {
+  DEMO_HOT_WALLET_KEYS,
+  DEMO_LIQUIDATOR_KEY,
+  sendPendingPrice,
+  waitUntilSettled,
+} from '../../src/demo.js'
 import { createLogger } from '../../src/logger.js'
 import { loadSnapshot, snapshotPath } from '../../src/store/snapshotStore.js'
 import { aggregatorAbi, erc20Abi } from '../../strategies/aave-v3/abi.js'
@@ -251,5 +257,33 @@ describe('undertow daemon', () => {
     // the real state makes liquidatable, as plain liquidations).
     for (const record of run.daemon.executor.records)
       if (sent.includes(record.account.toLowerCase())) expect(record.predicted).toBe(false)
+  })
+
+  it('spreads a burst over its hot wallets, each on its own nonces: every account once, nothing reverted', async () => {
+    const run = await demo({ hotWallets: 2 })
+    const wallets = [
+      run.liquidator,
+      ...DEMO_HOT_WALLET_KEYS.slice(0, 2).map((k) => privateKeyToAccount(k).address),
+    ]
+    const hash = await sendPendingPrice(run, 'WETH', '1500')
+    expect(await waitUntilSettled(run)).toBe(true)
+    const records = run.daemon.executor.records
+    const backruns = records.filter((r) => r.predicted)
+    expect(backruns.length).toBeGreaterThanOrEqual(3)
+    // Every backrun of the update, from whichever wallet, landed right behind it.
+    const oracleBlock = (await run.devnet.client.getTransactionReceipt({ hash })).blockNumber
+    for (const r of backruns) expect(r.blockNumber).toBe(oracleBlock)
+    const senders = new Set(backruns.map((r) => r.event.liquidator.toLowerCase()))
+    expect(senders.size).toBeGreaterThanOrEqual(2)
+    for (const sender of senders) expect(wallets.map((w) => w.toLowerCase())).toContain(sender)
+    // One backrun per account: no two wallets took the same liquidation.
+    const accounts = backruns.map((r) => r.account.toLowerCase())
+    expect(new Set(accounts).size).toBe(accounts.length)
+    for (const r of records) expect(r.agreed).toBe(true)
+    const inclusions = await run.daemon.metrics.inclusions.get()
+    expect(
+      inclusions.values.filter((v) => v.labels.status === 'reverted').reduce((n, v) => n + v.value, 0),
+    ).toBe(0)
+    expect(openProfitable(run.daemon)).toEqual([])
   })
 })

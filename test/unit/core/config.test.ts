@@ -70,6 +70,7 @@ describe('parseConfig', () => {
     expect(config.target.fromBlock).toBe(0n)
     expect(config.execution).toEqual({
       privateKeyEnv: 'UNDERTOW_PRIVATE_KEY',
+      hotWalletKeyEnvs: [],
       minProfitUsd: '1',
       priorityFeeShareBps: 3_000,
       bidPercentile: 75,
