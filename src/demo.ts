@@ -4,11 +4,12 @@
  * pending oracle transactions while blocks are mined on an interval, and the daemon liquidating
  * every profitable underwater account.
  */
+import { pbkdf2Sync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, type Hash, parseUnits } from 'viem'
-import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { type HDAccount, HDKey, hdKeyToAccount, privateKeyToAccount } from 'viem/accounts'
 import { sendRawTransaction } from 'viem/actions'
 import { devActions } from './chain/devActions.js'
 import { sendUnlocked } from './chain/rpc.js'
@@ -174,9 +175,20 @@ export async function startDemo(
 }
 
 /** anvil's default accounts (its public test mnemonic): the devnets' admins and price pushers. */
-const ANVIL_ACCOUNTS = Array.from({ length: 10 }, (_, i) =>
-  mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: i }),
-)
+let anvilAccounts: HDAccount[] | undefined
+/**
+ * Derived on first use, from one seed: the mnemonic's key stretching (BIP-39: PBKDF2-HMAC-SHA512,
+ * 2048 rounds, salt "mnemonic") by node's native crypto. viem's mnemonicToAccount redoes it in
+ * JavaScript per account (~30 ms each); done for ten at import, it cost every CLI start ~300 ms.
+ */
+function anvilAccount(address: Address): HDAccount | undefined {
+  if (!anvilAccounts) {
+    const mnemonic = 'test test test test test test test test test test test junk'
+    const root = HDKey.fromMasterSeed(pbkdf2Sync(mnemonic, 'mnemonic', 2048, 64, 'sha512'))
+    anvilAccounts = Array.from({ length: 10 }, (_, i) => hdKeyToAccount(root, { addressIndex: i }))
+  }
+  return anvilAccounts.find((a) => a.address.toLowerCase() === address.toLowerCase())
+}
 
 /** Sends an oracle update to the mempool without waiting for it: the daemon sees it pending. */
 export async function sendPendingPrice(
@@ -188,7 +200,7 @@ export async function sendPendingPrice(
   const tx = run.provider.priceUpdateTx(run.devnet, symbol, price)
   // anvil's own accounts sign for real (an impersonated send carries no signature, and its bytes
   // could not be put in a bundle as an oracle update's are on a real chain).
-  const signer = ANVIL_ACCOUNTS.find((a) => a.address.toLowerCase() === tx.from.toLowerCase())
+  const signer = anvilAccount(tx.from)
   if (signer) {
     const client = run.devnet.client
     const nonce = await client.getTransactionCount({ address: signer.address, blockTag: 'pending' })
