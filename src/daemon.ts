@@ -16,6 +16,7 @@ import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
 import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
 import { type BidLearner, createBidLearner } from './executor/bidLearner.js'
+import { createBuilderPaymentReader } from './executor/builderPayment.js'
 import { type BackrunRoute, createBundleLane } from './executor/bundleLane.js'
 import { createExecutor, type Executor } from './executor/executor.js'
 import { createBroadcastLane, type SubmissionLane } from './executor/publicLane.js'
@@ -257,6 +258,7 @@ export async function startDaemon(
           minSamples: config.execution.bidMinSamples,
         })
   const bidLog = log.child({ component: 'bids' })
+  const builderPayments = createBuilderPaymentReader(client, bidLog)
   /** What each winning transaction paid above the base fee, against the bonus its liquidations earned. */
   const learnFrom = async (events: LiquidationEvent[], header: BlockHeader) => {
     if (!bids) return
@@ -277,12 +279,22 @@ export async function startDaemon(
                 )
               ).baseFeePerGas ?? 0n)
         const tipPerGas = receipt.effectiveGasPrice > baseFee ? receipt.effectiveGasPrice - baseFee : 0n
+        // A bundle searcher also pays the builder inside the transaction: part of what it took to win.
+        const builderPaidWei = await builderPayments.paidWei(hash as Hex, receipt.blockNumber)
         bids.observe({
-          tipPaidWei: tipPerGas * receipt.gasUsed,
+          tipPaidWei: tipPerGas * receipt.gasUsed + builderPaidWei,
           bonusBase,
           nativePriceBase: strategy.nativePriceBase(),
         })
-        bidLog.debug({ tx: hash, tipPerGas: tipPerGas.toString(), samples: bids.samples }, 'winning bid seen')
+        bidLog.debug(
+          {
+            tx: hash,
+            tipPerGas: tipPerGas.toString(),
+            builderPaidWei: builderPaidWei.toString(),
+            samples: bids.samples,
+          },
+          'winning bid seen',
+        )
       } catch (error) {
         bidLog.warn({ tx: hash, err: errorText(error) }, 'winning bid not read')
       }

@@ -1,17 +1,18 @@
 /**
  * Bids learned from the winners. Every liquidation that lands on the chain — ours or anyone's — shows
  * what it took to win: the priority fee its transaction paid (effective gas price above the block's
- * base fee, times gas used), as a share of the bonus it earned. The learner keeps the last `window`
+ * base fee, times gas used) plus what it paid the builder directly (builderPayment.ts), as a share
+ * of the bonus it earned. The learner keeps the last `window`
  * of those shares and bids the configured percentile of them, so the share of profit given to the
  * block producer follows the market instead of a fixed guess. Until it has `minSamples` it says
  * nothing and the configured share applies. Pure: the daemon feeds it receipts.
  *
- * Builder payments (a coinbase transfer inside the transaction) are not visible in a receipt and are
- * not learned; on chains where winners pay that way the learned share is a lower bound.
+ * Builder payments (a coinbase transfer inside the transaction) are not in a receipt: they are read
+ * from the node's call trace, and where the node does not trace, the learned share is a lower bound.
  */
 
 export interface WinningSample {
-  /** Priority fee the winning transaction paid in all, wei. */
+  /** Priority fee the winning transaction paid in all, plus its direct builder payment, wei. */
   tipPaidWei: bigint
   /** The bonus it earned (seized collateral value minus repaid debt value), base currency. */
   bonusBase: bigint
