@@ -4,7 +4,7 @@
  * pure function of the mirror. IO here: building/rebuilding from logs, reloading the configuration
  * when a log asks for it, and verification against the Pool.
  */
-import { type Address, getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
+import { type Address, getAbiItem, getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
 import { FatalError, UsageError } from '../../src/errors.js'
 import { formatHealthFactor, formatUnitsFixed } from '../../src/format.js'
@@ -36,6 +36,8 @@ import { buildTriggerIndex, updateTriggerIndex } from './triggerIndex.js'
 import { verifyMirror } from './verifyMirror.js'
 
 const FOLLOWED_EVENTS = followedEvents()
+/** The one event liquidationsIn decodes (viem hashes every event of the ABI it is given, per call). */
+const liquidationCallAbi = [getAbiItem({ abi: poolAbi, name: 'LiquidationCall' })]
 
 const printableMismatch = (m: { account: string; field: string; mirror: bigint; chain: bigint }) => ({
   account: m.account,
@@ -175,22 +177,23 @@ export async function createAaveV3Strategy(
 
   const liquidationsIn = (logs: readonly ChainLog[]): LiquidationEvent<AaveLiquidationEventDetails>[] => {
     const pool = market.pool.toLowerCase()
+    const poolLogs = logs.filter((l) => l.address.toLowerCase() === pool)
+    // Most blocks carry none: viem hashes the ABI's event signatures on every call, even for no logs.
+    if (poolLogs.length === 0) return []
     const events = parseEventLogs({
-      abi: poolAbi,
+      abi: liquidationCallAbi,
       eventName: 'LiquidationCall',
-      logs: logs
-        .filter((l) => l.address.toLowerCase() === pool)
-        .map((l) => ({
-          address: l.address,
-          topics: l.topics as [Hex, ...Hex[]],
-          data: l.data,
-          blockNumber: l.blockNumber,
-          blockHash: l.blockHash,
-          logIndex: l.logIndex,
-          transactionHash: l.transactionHash,
-          transactionIndex: null,
-          removed: false,
-        })),
+      logs: poolLogs.map((l) => ({
+        address: l.address,
+        topics: l.topics as [Hex, ...Hex[]],
+        data: l.data,
+        blockNumber: l.blockNumber,
+        blockHash: l.blockHash,
+        logIndex: l.logIndex,
+        transactionHash: l.transactionHash,
+        transactionIndex: null,
+        removed: false,
+      })),
       strict: true,
     })
     return events.map((event) => {
