@@ -4,6 +4,7 @@
  * sizing that avoids it, grace periods. The chain-level proof is the v3.6 mirror scenario.
  */
 import { Decimal } from 'decimal.js'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createRandom } from '../../src/devnet/random.js'
 import {
@@ -22,6 +23,7 @@ import {
 } from '../../strategies/aave-v3/fixedPoint.js'
 import {
   createMarketView,
+  largestFitting,
   liquidationQuotes,
   quoteLiquidation,
   sizeLiquidation,
@@ -275,5 +277,84 @@ describe('v3.6 liquidation sizing', () => {
     expect(rulesForRevision(10n)?.version).toBe('3.6')
     expect(rulesForRevision(2n)?.version).toBe('3.0')
     expect(rulesForRevision(9n)).toBeUndefined()
+  })
+})
+
+describe('the dust-free search', () => {
+  it('finds the largest fitting amount from any starting guess (against counting up)', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 300n }),
+        fc.bigInt({ min: 0n, max: 300n }),
+        fc.bigInt({ min: -5n, max: 400n }),
+        (high, boundary, guess) => {
+          let asked = 0
+          const fits = (amount: bigint) => {
+            asked++
+            return amount <= boundary ? amount : undefined
+          }
+          let expected: bigint | undefined
+          for (let x = 1n; x <= high; x++) if (x <= boundary) expected = x
+          expect(largestFitting(fits, high, guess)).toBe(expected)
+          expect(asked).toBeLessThanOrEqual(40)
+        },
+      ),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('sizes the same dust-limited call as bisecting the whole range, for any balances and prices', () => {
+    const a = reserve(0, {
+      liquidationThreshold: 8500n,
+      liquidationBonus: 10500n,
+      liquidationProtocolFee: 1000n,
+    })
+    const b = reserve(1, { liquidationThreshold: 8000n, liquidationBonus: 10750n })
+    const debt = reserve(2, { decimals: 6 })
+    let dustLimited = 0
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 500n, max: 9_000n }),
+        fc.bigInt({ min: 0n, max: 4_000n }),
+        // Debt over the weighted collateral: health factors from 0.77 to just under 1.
+        fc.bigInt({ min: 1_001n, max: 1_300n }),
+        fc.bigInt({ min: 50n * E8, max: 5_000n * E8 }),
+        (collateralA, collateralB, over, priceA) => {
+          const debtUsd = ((collateralA * 8_500n + collateralB * 8_000n) * over) / 10_000_000n + 1n
+          const m = market([a, b, debt], [priceA, E8, E8], 10n)
+          const p = pos({
+            config: collateralBit(0) | (collateralB > 0n ? collateralBit(1) : 0n) | borrowBit(2),
+            scaledCollateral: [(collateralA * WAD * E8) / priceA, collateralB * WAD],
+            scaledDebt: [0n, 0n, debtUsd * 10n ** 6n],
+          })
+          const view = createMarketView(m, 1000n)
+          const account = userAccountData(view, p)
+          for (const c of collateralB > 0n ? [0, 1] : [0]) {
+            const max = sizeLiquidation(view, p, account, c, 2)
+            if (!max?.quote || !max.leavesDust) continue
+            // Reference: bisect [1, what the maximum call repays] for the largest amount without dust.
+            let low = 0n
+            let high = max.quote.debtToCover
+            while (low < high) {
+              const mid = (low + high + 1n) / 2n
+              if (sizeLiquidation(view, p, account, c, 2, mid)?.leavesDust === false) low = mid
+              else high = mid - 1n
+            }
+            const quote = liquidationQuotes(view, p, account).find(
+              (q) => q.collateralAsset === view.reserves[c]?.asset,
+            )
+            if (low === 0n) {
+              expect(quote).toBeUndefined()
+              continue
+            }
+            dustLimited++
+            expect(quote?.dustLimited).toBe(true)
+            expect(quote?.callDebtToCover).toBe(low)
+          }
+        },
+      ),
+      { numRuns: 400 },
+    )
+    expect(dustLimited).toBeGreaterThan(20)
   })
 })
