@@ -3,7 +3,8 @@
  * Asked one request each, the node pays its per-request setup for every one (measured on anvil, 2
  * cores: 50 concurrent eth_simulateV1 calls 22-70 ms); the same 50 as a few sequential blocks of up
  * to ten each, sent concurrently, 14-16 ms (one block of all 50: 19 ms, it uses one core). So the
- * simulations asked within one turn of the event loop are coalesced: grouped by what they follow
+ * simulations asked in one synchronous burst (the engine dispatching what one update opened) are
+ * coalesced, flushed as a microtask so a lone one waits for nothing: grouped by what they follow
  * (the same oracle transactions, timestamp and state overrides) and simulated in chunks, each
  * opportunity after the ones before it in its chunk, as backruns of one update land in one block.
  * Two variants of one opportunity (its direct call and a flash route) never share a chunk: the
@@ -31,7 +32,7 @@ export function createSimulationBatcher(
   from: Address,
   chunkSize = SIMULATION_CHUNK,
 ): SimulationBatcher {
-  /** Asks not yet sent, by what they follow; flushed once the current turn of the loop is done. */
+  /** Asks not yet sent, by what they follow; flushed once the current synchronous burst is done. */
   let groups = new Map<string, { overrides: StateOverride | undefined; asks: Ask[] }>()
   let scheduled = false
   /** State overrides are compared by identity (a dry run passes the same object every time). */
@@ -103,7 +104,7 @@ export function createSimulationBatcher(
         group.asks.push({ opportunity, resolve, reject })
         if (!scheduled) {
           scheduled = true
-          setImmediate(flush)
+          queueMicrotask(flush)
         }
       })
     },
