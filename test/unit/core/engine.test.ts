@@ -2,14 +2,18 @@
  * The engine with a fake strategy, executor and clock: heads in order, pending oracle updates
  * merged, stale backruns refused or cancelled, the watchdog, draining.
  */
+import { createPublicClient, custom } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { createEngine } from '../../../src/engine.js'
+import { createSimulationBatcher } from '../../../src/executor/simulationBatch.js'
 import { createLogger } from '../../../src/logger.js'
 import { createMetrics } from '../../../src/metrics.js'
-import type { BlockHeader, PlanParams } from '../../../src/types.js'
+import type { BlockHeader, Opportunity, PlanParams } from '../../../src/types.js'
 import { fakeExecutor, fakeStrategy, header, opportunity, pendingTx } from '../../support/fakes.js'
 
 const ORACLE = '0x00000000000000000000000000000000000000fe' as const
+/** Where the fake opportunities' calls go (test/support/fakes.ts). */
+const CALL_TARGET = '0x00000000000000000000000000000000000000c0'
 const settings = {
   maxConcurrent: 4,
   watchdogBlocks: 3,
@@ -359,5 +363,55 @@ describe('engine', () => {
     expect(started).toBe(6)
     release()
     await engine.idle()
+  })
+
+  it('a burst starts every execution in one synchronous pass, so their simulations go to the node together', async () => {
+    const { strategy } = fakeStrategy({
+      plan: (p) =>
+        p.predicted ? Array.from({ length: 12 }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
+      oracle: ORACLE,
+    })
+    // The node: counts eth_simulateV1 requests and the liquidation calls in each.
+    const perRequest: number[] = []
+    const transport = custom({
+      async request({ method, params }: { method: string; params?: unknown }) {
+        if (method !== 'eth_simulateV1') throw new Error(`unscripted ${method}`)
+        const [{ blockStateCalls }] = params as [{ blockStateCalls: { calls: { to: string }[] }[] }]
+        const calls = blockStateCalls[0]?.calls ?? []
+        perRequest.push(calls.filter((c) => c.to.toLowerCase() === CALL_TARGET).length)
+        const ok = { status: '0x1', returnData: '0x', gasUsed: '0x1', logs: [] }
+        return [
+          {
+            number: '0x1',
+            hash: `0x${'00'.repeat(32)}`,
+            timestamp: '0x1',
+            gasLimit: '0x1',
+            gasUsed: '0x1',
+            calls: calls.map(() => ok),
+          },
+        ]
+      },
+    })
+    const batcher = createSimulationBatcher(createPublicClient({ transport }), ORACLE, 10)
+    const executor = {
+      ...fakeExecutor().executor,
+      async execute(opp: Opportunity) {
+        await batcher.simulate(opp)
+        return 'sent' as const
+      },
+    }
+    const engine = createEngine({
+      strategy,
+      sync: async () => ({ changedAccounts: 0 }),
+      executor,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      settings: { ...settings, maxConcurrent: 1, burst: true },
+    })
+    engine.onHead(header(1))
+    await engine.idle()
+    engine.onPendingTx(pendingTx(3, ORACLE))
+    await engine.idle()
+    expect(perRequest).toEqual([10, 2])
   })
 })
