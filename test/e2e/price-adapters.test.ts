@@ -104,10 +104,17 @@ describe('price adapters', () => {
     expect(pushed.every((a) => usesAsCollateral(a, wstId))).toBe(true)
     expect(await waitUntilSettled(run)).toBe(true)
     first = firstLiquidation(run)
+    // Why an account waited, should it be late: the executor's refusals so far, by reason.
+    const refusals = (await run.daemon.metrics.refused.get()).values.map(
+      (v) => `${v.labels.reason}: ${v.value}`,
+    )
     for (const account of pushed) {
       const block = first.get(account.toLowerCase())
       expect(block, `${account} not liquidated`).toBeDefined()
-      expect((block as bigint) - rateDrop.blockNumber).toBeLessThanOrEqual(3n)
+      expect(
+        (block as bigint) - rateDrop.blockNumber,
+        `${account}; refusals ${refusals.join(', ')}`,
+      ).toBeLessThanOrEqual(3n)
     }
     expect(openProfitable(run.daemon)).toEqual([])
 
