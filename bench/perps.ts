@@ -4,6 +4,8 @@
  */
 
 import { createRandom } from '../src/devnet/random.js'
+import type { PendingTx } from '../src/types.js'
+import { PerpsCandidateIndex } from '../strategies/xmargin-perps/candidateIndex.js'
 import {
   BANDS,
   COLLATERALS,
@@ -14,14 +16,25 @@ import {
 import { accountHealth, pricesOf, WAD } from '../strategies/xmargin-perps/math.js'
 import { planPerps } from '../strategies/xmargin-perps/plan.js'
 import type { AccountState, PerpsState } from '../strategies/xmargin-perps/state.js'
-import { record } from './figures.js'
+import { percentile, record } from './figures.js'
 
 const BPS = 10_000n
+const TX: PendingTx = {
+  hash: `0x${'ab'.repeat(32)}`,
+  from: '0x0000000000000000000000000000000000000001',
+  to: '0x0000000000000000000000000000000000000002',
+  input: '0x',
+  nonce: 0,
+  maxFeePerGas: null,
+  maxPriorityFeePerGas: null,
+  gasPrice: null,
+  seenAt: 0,
+}
 const FEED_PRICE: Record<string, bigint> = { ETH: 3000n, BTC: 60000n, USDC: 1n, SOL: 150n }
 const feed = (s: string) => `0x${Buffer.from(s).toString('hex').padEnd(64, '0')}` as `0x${string}`
 
-function syntheticPerps(count: number): PerpsState {
-  const random = createRandom(7)
+export function syntheticPerps(count: number, seed = 7): PerpsState {
+  const random = createRandom(seed)
   let mmAmount = 0n
   let imAmount = 0n
   const bands = BANDS.mmrBps.map((mmr, k) => {
@@ -113,8 +126,41 @@ export function benchPerps(count = 100_000, rounds = 5): string[] {
       if (accountHealth(state, a, prices, 1_001n).maintenanceMargin > 0n) open++
   times.sort((a, b) => a - b)
   const median = record('perps_full_reeval_100k_ms', times[Math.floor(times.length / 2)] ?? 0)
+  // A pending push moving ETH by 4-6% down, planned through the candidate index (built once at
+  // the stored prices, as the strategy does on its first plan): only what the move can reach is quoted.
+  state.prices.set(eth, { priceWad: 3000n * WAD, publishTime: 1_000n })
+  const indexStarted = performance.now()
+  const index = PerpsCandidateIndex.build(state, 1_000n)
+  const indexMs = record('perps_candidate_index_build_100k_ms', performance.now() - indexStarted)
+  if (!index) throw new Error('perps bench: no candidate index')
+  const tickTimes: number[] = []
+  let walked = 0
+  let found = 0
+  for (let r = 0; r < 21; r++) {
+    const price = (3000n * WAD * BigInt(9_600 - 100 * (r % 3))) / 10_000n
+    const started = performance.now()
+    found = planPerps(
+      state,
+      {
+        timestamp: 1_001n,
+        predicted: { prices: new Map([[eth, price]]), tx: TX },
+        gasPriceWei: 10n ** 9n,
+        updateFeeWei: state.updateFeeWei,
+      },
+      (p, t) => {
+        const c = index.candidates(p, t)
+        walked = c?.length ?? count
+        return c
+      },
+    ).length
+    tickTimes.push(performance.now() - started)
+  }
+  const tick50 = record('perps_tick_100k_p50_ms', percentile(tickTimes, 50))
+  const tick99 = record('perps_tick_100k_p99_ms', percentile(tickTimes, 99))
+  record('perps_ratio_full_over_tick_100k', median / tick50)
   return [
     `perps full re-evaluation: ${count} accounts across 3 markets (${open} with positions), health + exact liquidation quotes`,
     `  ${median.toFixed(1)} ms median of ${rounds} (${Math.round((count / median) * 1000)} accounts/s, ${liquidatable} liquidatable in the last round)`,
+    `  tick (pending ETH push, -4 to -6%) through the candidate index: p50 ${tick50.toFixed(1)} ms, p99 ${tick99.toFixed(1)} ms (${walked} of ${count} quoted, ${found} liquidatable); ratio ${(median / tick50).toFixed(1)}x; index built in ${indexMs.toFixed(0)} ms`,
   ]
 }

@@ -7,7 +7,7 @@
 import { type Address, encodeFunctionData, formatUnits, type Hex } from 'viem'
 import type { Opportunity, PlanParams } from '../../src/types.js'
 import { clearinghouseAbi } from './abi.js'
-import { pricesOf, quoteLiquidation, toWad, WAD } from './math.js'
+import { type Prices, pricesOf, quoteLiquidation, toWad, WAD } from './math.js'
 import type { PerpsState } from './state.js'
 
 export const STRATEGY_NAME = 'xmargin-perps'
@@ -51,6 +51,11 @@ function fresh(state: PerpsState, publishTimes: Map<string, bigint>, timestamp: 
 export function planPerps(
   state: PerpsState,
   params: PlanParams & { updateFeeWei: bigint },
+  /**
+   * The accounts worth quoting at these prices and time (a superset of the liquidatable ones, e.g.
+   * the candidate index's); undefined: every account.
+   */
+  select?: (prices: Prices, timestamp: bigint) => Iterable<string> | undefined,
 ): PerpsOpportunity[] {
   const { timestamp, predicted, streamed, gasPriceWei } = params
   const overrides = new Map<string, bigint>()
@@ -78,8 +83,10 @@ export function planPerps(
   const gasBase = (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / WAD
   const now = params.now ?? (() => performance.timeOrigin + performance.now())
   const out: PerpsOpportunity[] = []
-  for (const [key, account] of state.accounts) {
-    if (account.positions.size === 0) continue
+  const selected = select?.(prices, timestamp)
+  for (const key of selected ?? state.accounts.keys()) {
+    const account = state.accounts.get(key)
+    if (!account || account.positions.size === 0) continue
     const quote = quoteLiquidation(state, account, prices, timestamp)
     if (!quote || quote.sizeClosed === 0n) continue
     const market = state.markets[quote.marketId]
@@ -140,7 +147,16 @@ export function planPerps(
       detectedAt: streamed?.receivedAt ?? now(),
     })
   }
+  // Equal profits by key: the order cannot depend on which accounts were walked, or in what order.
   return out.sort((a, b) =>
-    a.netProfitBase > b.netProfitBase ? -1 : a.netProfitBase < b.netProfitBase ? 1 : 0,
+    a.netProfitBase > b.netProfitBase
+      ? -1
+      : a.netProfitBase < b.netProfitBase
+        ? 1
+        : a.key < b.key
+          ? -1
+          : a.key > b.key
+            ? 1
+            : 0,
   )
 }

@@ -26,6 +26,7 @@ import type {
 } from '../../src/types.js'
 import { clearinghouseAbi } from './abi.js'
 import { applyLogs, emptyPerpsResult } from './applyLogs.js'
+import { PerpsCandidateIndex, REBUILD_DRIFT } from './candidateIndex.js'
 import {
   buildPerpsMirror,
   FOLLOWED_EVENTS,
@@ -90,6 +91,9 @@ export async function createPerpsStrategy(
     { block: state.block.number, accounts: state.accounts.size },
     start.restored ? 'mirror restored' : 'mirror built from logs',
   )
+
+  /** Narrows each plan to the accounts a move can have made liquidatable; built on the next plan. */
+  let candidates: PerpsCandidateIndex | undefined
 
   let rotation: string[] = []
   let rotationAt = 0
@@ -200,20 +204,38 @@ export async function createPerpsStrategy(
       }
       state.block = { number: head.number, hash: head.hash, timestamp: head.timestamp }
       const broad = result.movedFeeds.size + result.marketsChanged.size + result.collateralsChanged.size > 0
+      if (candidates) {
+        const reconfigured =
+          result.reloadNeeded || result.marketsChanged.size > 0 || result.collateralsChanged.size > 0
+        if (reconfigured || !candidates.describes(state)) candidates = undefined
+        else if (result.movedFeeds.size > 0 && candidates.storedDrift() > REBUILD_DRIFT)
+          candidates = undefined
+        else for (const key of result.touchedAccounts) candidates.refresh(key, head.timestamp)
+      }
       return { changedAccounts: broad ? state.accounts.size : result.touchedAccounts.size }
     },
     checkpoint: () => structuredClone(state),
     restoreCheckpoint(checkpoint) {
       state = structuredClone(checkpoint as PerpsState)
+      candidates = undefined
     },
     async rebuild(head) {
+      candidates = undefined
       state = await buildPerpsMirror(needClient('rebuild the mirror'), {
         ...options,
         fromBlock: start.fromBlock,
         toBlock: head.number,
       })
     },
-    plan: (params) => planPerps(state, { ...params, updateFeeWei: state.updateFeeWei }),
+    plan: (params) => {
+      if (!candidates?.describes(state)) candidates = PerpsCandidateIndex.build(state, state.block.timestamp)
+      const index = candidates
+      return planPerps(
+        state,
+        { ...params, updateFeeWei: state.updateFeeWei },
+        index ? (prices, timestamp) => index.candidates(prices, timestamp) : undefined,
+      )
+    },
     decodePendingPrice(tx) {
       if (!tx.to || tx.to.toLowerCase() !== state.pyth.toLowerCase()) return undefined
       let updates: Hex[]
@@ -382,6 +404,7 @@ export async function createPerpsStrategy(
             })
         })
         state.accounts.set(account, { balances, settlement: row[0] as bigint, positions })
+        candidates?.refresh(account, state.block.timestamp)
       })
       log.info({ accounts: keys.length, block: blockNumber }, 'accounts resynced from the chain')
     },

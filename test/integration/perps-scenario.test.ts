@@ -1,6 +1,7 @@
 /**
  * The perps mirror against the clearinghouse's own accountHealth on a randomized scenario (2,000
- * operations on a real anvil), and every liquidation by another account equal to its prediction.
+ * operations on a real anvil), every liquidation by another account equal to its prediction, and
+ * the strategy's indexed plan finding exactly the accounts that quoting every account finds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Devnet } from '../../src/devnet/startDevnet.js'
@@ -29,6 +30,7 @@ describe('xmargin-perps mirror', () => {
     expect(stats.checkpoints).toBeGreaterThanOrEqual(10)
     expect(liquidationMismatches).toEqual([])
     expect(stats.liquidations).toBeGreaterThanOrEqual(5)
+    expect(stats.plans).toBeGreaterThan(50)
     expect(stats.timeJumps).toBeGreaterThan(0)
     expect(stats.offChainMoves).toBeGreaterThan(0)
     expect(stats.transactions - stats.reverted).toBeGreaterThan(1_000)

@@ -12,6 +12,7 @@ import type { HermesService } from '../../src/devnet/hermesService.js'
 import { createRandom } from '../../src/devnet/random.js'
 import type { Devnet } from '../../src/devnet/startDevnet.js'
 import { createLogger } from '../../src/logger.js'
+import type { PendingTx } from '../../src/types.js'
 import { clearinghouseAbi, devTokenAbi, pythAbi } from '../../strategies/xmargin-perps/abi.js'
 import {
   COLLATERALS,
@@ -35,6 +36,20 @@ export interface PerpsScenarioStats {
   timeJumps: number
   offChainMoves: number
   bandCrossings: number
+  /** Plans of the strategy compared with quoting every account. */
+  plans: number
+}
+
+const PLAN_TX: PendingTx = {
+  hash: `0x${'5c'.repeat(32)}`,
+  from: '0x0000000000000000000000000000000000000001',
+  to: '0x0000000000000000000000000000000000000002',
+  input: '0x',
+  nonce: 0,
+  maxFeePerGas: null,
+  maxPriorityFeePerGas: null,
+  gasPrice: null,
+  seenAt: 0,
 }
 
 const FEED_PRICES: Record<string, number> = { ETH: 3000, BTC: 60000, USDC: 1, SOL: 150 }
@@ -82,6 +97,7 @@ export async function runPerpsScenario(
     timeJumps: 0,
     offChainMoves: 0,
     bandCrossings: 0,
+    plans: 0,
   }
   const liquidationMismatches: string[] = []
   const traders = [...devnet.accounts]
@@ -229,6 +245,27 @@ export async function runPerpsScenario(
           })
         : []
       const fresh = service.feeds().every((f) => t - f.publishTime <= 60n)
+      if (fresh) {
+        // The strategy's own plan (through its candidate index, kept by the blocks it followed)
+        // finds exactly the accounts quoting every account finds.
+        const planned = strategy
+          .plan({
+            timestamp: t,
+            gasPriceWei: 0n,
+            ...(overrides.size > 0 ? { predicted: { prices: overrides, tx: PLAN_TX } } : {}),
+          })
+          .map((o) => o.key)
+          .sort()
+        const expected = candidates
+          .filter(({ q }) => q.sizeClosed !== 0n)
+          .map(({ key }) => key)
+          .sort()
+        stats.plans++
+        if (planned.join() !== expected.join())
+          liquidationMismatches.push(
+            `plan at ${t}: planned [${planned}], quoting every account [${expected}]`,
+          )
+      }
       if (candidates.length > 0 && fresh) {
         const { key, q } = pick(candidates)
         await dev.setNextBlockTimestamp({ timestamp: t })
