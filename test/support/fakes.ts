@@ -117,3 +117,27 @@ export function fakeExecutor(options: { backruns?: string[]; gate?: Promise<void
   }
   return { executor, executed, cancelled, blocks }
 }
+
+/** One call's result in an eth_simulateV1 answer (a scripted node's reply). */
+export function simulatedCall(
+  returnData: Hex = '0x',
+  gasUsed: Hex = '0x1',
+  status: '0x1' | '0x0' = '0x1',
+): { status: string; returnData: Hex; gasUsed: Hex; logs: [] } {
+  return { status, returnData, gasUsed, logs: [] }
+}
+
+/** The eth_simulateV1 answer for one simulated block holding `calls` (the envelope viem parses). */
+export function simulatedBlock(calls: ReturnType<typeof simulatedCall>[], gasUsed: Hex = '0x1') {
+  return [
+    {
+      number: '0x1',
+      hash: `0x${'00'.repeat(32)}`,
+      timestamp: '0x1',
+      gasLimit: '0x1c9c380',
+      gasUsed,
+      baseFeePerGas: '0x1',
+      calls,
+    },
+  ]
+}

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Hex, PublicClient } from 'viem'
+import { UsageError } from '../../src/errors.js'
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -70,4 +71,15 @@ export async function expectOneLineError(
   expect(result.stderr, label).toMatch(message)
   expect(result.stderr, label).not.toMatch(/\n\s+at /)
   if (secrets) expect(result.stderr + result.stdout, label).not.toMatch(secrets)
+}
+
+/** The message of the UsageError `f` throws (fails the test when it throws something else or nothing). */
+export function usageErrorOf(f: () => unknown): string {
+  try {
+    f()
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return error.message
+  }
+  throw new Error('expected a UsageError')
 }

@@ -11,6 +11,7 @@ import { parseConfig } from '../../../src/config.js'
 import { UsageError } from '../../../src/errors.js'
 import type { StrategyModule, StrategyRegistry } from '../../../src/strategyModule.js'
 import { registry as realRegistry } from '../../../strategies/index.js'
+import { usageErrorOf } from '../../support/helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'undertow-config-'))
 const file = (name: string, value: unknown) => {
@@ -48,15 +49,7 @@ const registry: StrategyRegistry = {
   },
 }
 
-const errorOf = (f: () => unknown) => {
-  try {
-    f()
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError)
-    return (error as Error).message
-  }
-  throw new Error('expected an error')
-}
+const errorOf = usageErrorOf
 
 describe('parseConfig', () => {
   it('applies defaults once and freezes the result', () => {

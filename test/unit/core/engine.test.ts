@@ -5,11 +5,20 @@
 import { createPublicClient, custom } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { createEngine } from '../../../src/engine.js'
+import type { Executor } from '../../../src/executor/executor.js'
 import { createSimulationBatcher } from '../../../src/executor/simulationBatch.js'
 import { createLogger } from '../../../src/logger.js'
 import { createMetrics } from '../../../src/metrics.js'
 import type { BlockHeader, Opportunity, PlanParams } from '../../../src/types.js'
-import { fakeExecutor, fakeStrategy, header, opportunity, pendingTx } from '../../support/fakes.js'
+import {
+  fakeExecutor,
+  fakeStrategy,
+  header,
+  opportunity,
+  pendingTx,
+  simulatedBlock,
+  simulatedCall,
+} from '../../support/fakes.js'
 
 const ORACLE = '0x00000000000000000000000000000000000000fe' as const
 /** Where the fake opportunities' calls go (test/support/fakes.ts). */
@@ -328,12 +337,27 @@ describe('engine', () => {
     expect((await metrics.headLagBlocks.get()).values[0]?.value).toBe(0)
   })
 
-  it('with burst on, works every opportunity one pending update opens at once, not maxConcurrent at a time', async () => {
+  /** An engine with burst on and one execution at a time, whose pending updates open `count` opportunities; past its first head. */
+  const burstEngine = async (count: number, executor: Executor) => {
     const { strategy } = fakeStrategy({
       plan: (p) =>
-        p.predicted ? Array.from({ length: 6 }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
+        p.predicted ? Array.from({ length: count }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
       oracle: ORACLE,
     })
+    const engine = createEngine({
+      strategy,
+      sync: async () => ({ changedAccounts: 0 }),
+      executor,
+      log: createLogger('silent'),
+      metrics: createMetrics(),
+      settings: { ...settings, maxConcurrent: 1, burst: true },
+    })
+    engine.onHead(header(1))
+    await engine.idle()
+    return engine
+  }
+
+  it('with burst on, works every opportunity one pending update opens at once, not maxConcurrent at a time', async () => {
     let release: () => void = () => undefined
     const gate = new Promise<void>((resolve) => {
       release = resolve
@@ -347,16 +371,7 @@ describe('engine', () => {
         return 'sent' as const
       },
     }
-    const engine = createEngine({
-      strategy,
-      sync: async () => ({ changedAccounts: 0 }),
-      executor,
-      log: createLogger('silent'),
-      metrics: createMetrics(),
-      settings: { ...settings, maxConcurrent: 1, burst: true },
-    })
-    engine.onHead(header(1))
-    await engine.idle()
+    const engine = await burstEngine(6, executor)
     engine.onPendingTx(pendingTx(3, ORACLE))
     await new Promise((r) => setTimeout(r, 0))
     // All six are simulating and signing together while the first has not finished.
@@ -366,11 +381,6 @@ describe('engine', () => {
   })
 
   it('a burst starts every execution in one synchronous pass, so their simulations go to the node together', async () => {
-    const { strategy } = fakeStrategy({
-      plan: (p) =>
-        p.predicted ? Array.from({ length: 12 }, (_, i) => opportunity(`k${i}`, BigInt(10 + i))) : [],
-      oracle: ORACLE,
-    })
     // The node: counts eth_simulateV1 requests and the liquidation calls in each.
     const perRequest: number[] = []
     const transport = custom({
@@ -379,17 +389,7 @@ describe('engine', () => {
         const [{ blockStateCalls }] = params as [{ blockStateCalls: { calls: { to: string }[] }[] }]
         const calls = blockStateCalls[0]?.calls ?? []
         perRequest.push(calls.filter((c) => c.to.toLowerCase() === CALL_TARGET).length)
-        const ok = { status: '0x1', returnData: '0x', gasUsed: '0x1', logs: [] }
-        return [
-          {
-            number: '0x1',
-            hash: `0x${'00'.repeat(32)}`,
-            timestamp: '0x1',
-            gasLimit: '0x1',
-            gasUsed: '0x1',
-            calls: calls.map(() => ok),
-          },
-        ]
+        return simulatedBlock(calls.map(() => simulatedCall()))
       },
     })
     const batcher = createSimulationBatcher(createPublicClient({ transport }), ORACLE, 10)
@@ -400,16 +400,7 @@ describe('engine', () => {
         return 'sent' as const
       },
     }
-    const engine = createEngine({
-      strategy,
-      sync: async () => ({ changedAccounts: 0 }),
-      executor,
-      log: createLogger('silent'),
-      metrics: createMetrics(),
-      settings: { ...settings, maxConcurrent: 1, burst: true },
-    })
-    engine.onHead(header(1))
-    await engine.idle()
+    const engine = await burstEngine(12, executor)
     engine.onPendingTx(pendingTx(3, ORACLE))
     await engine.idle()
     expect(perRequest).toEqual([10, 2])

@@ -9,7 +9,7 @@ import { createExecutor } from '../../../src/executor/executor.js'
 import { createLogger } from '../../../src/logger.js'
 import { createMetrics } from '../../../src/metrics.js'
 import type { Strategy } from '../../../src/types.js'
-import { header, opportunity } from '../../support/fakes.js'
+import { header, opportunity, simulatedBlock, simulatedCall } from '../../support/fakes.js'
 
 const KEY = `0x${'11'.repeat(32)}` as Hex
 const chain = defineChain({
@@ -39,18 +39,8 @@ describe('executor', () => {
         if (method === 'eth_simulateV1') {
           simulations++
           await simulating // the first plan is still simulating when the second arrives
-          const call = (returnData: Hex) => ({ status: '0x1', returnData, gasUsed: '0x5208', logs: [] })
-          return [
-            {
-              number: '0x1',
-              hash: `0x${'00'.repeat(32)}`,
-              timestamp: '0x1',
-              gasLimit: '0x1c9c380',
-              gasUsed: '0x5208',
-              baseFeePerGas: '0x1',
-              calls: [call(word(0n)), call('0x'), call(word(10n ** 12n))],
-            },
-          ]
+          const call = (returnData: Hex) => simulatedCall(returnData, '0x5208')
+          return simulatedBlock([call(word(0n)), call('0x'), call(word(10n ** 12n))], '0x5208')
         }
         throw new Error(`unscripted ${method}`)
       },

@@ -8,7 +8,7 @@ import { type Address, createPublicClient, custom, type Hex, hexToBigInt, number
 import { describe, expect, it } from 'vitest'
 import { createSimulationBatcher } from '../../../src/executor/simulationBatch.js'
 import type { PendingTx } from '../../../src/types.js'
-import { opportunity } from '../../support/fakes.js'
+import { opportunity, simulatedBlock, simulatedCall } from '../../support/fakes.js'
 
 const FROM: Address = '0x00000000000000000000000000000000000000f1'
 const TARGET: Address = '0x00000000000000000000000000000000000000c0'
@@ -37,25 +37,14 @@ function scriptedNode(opts: { failWhen?: (calls: SimCall[]) => boolean } = {}) {
           if (call.to.toLowerCase() === TARGET) {
             // A reward of 0 stands for a liquidation that reverts: no state change.
             const reward = hexToBigInt(call.data)
-            if (reward === 0n) return { status: '0x0', returnData: '0x', gasUsed: '0x1', logs: [] }
+            if (reward === 0n) return simulatedCall('0x', '0x1', '0x0')
             balance += reward
-            return { status: '0x1', returnData: '0x', gasUsed: numberToHex(100_000n + reward), logs: [] }
+            return simulatedCall('0x', numberToHex(100_000n + reward))
           }
-          if (call.to.toLowerCase() === PROBE)
-            return { status: '0x1', returnData: word(balance), gasUsed: '0x1', logs: [] }
-          return { status: '0x1', returnData: '0x', gasUsed: '0x1', logs: [] } // an oracle update
+          if (call.to.toLowerCase() === PROBE) return simulatedCall(word(balance))
+          return simulatedCall() // an oracle update
         })
-        return [
-          {
-            number: '0x1',
-            hash: `0x${'00'.repeat(32)}`,
-            timestamp: '0x1',
-            gasLimit: '0x1c9c380',
-            gasUsed: '0x1',
-            baseFeePerGas: '0x1',
-            calls: results,
-          },
-        ]
+        return simulatedBlock(results)
       },
     },
     { retryCount: 0 },

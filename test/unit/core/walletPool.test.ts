@@ -12,12 +12,12 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config.js'
 import { loadBundleAuth, loadHotWallets, loadSigner } from '../../../src/daemon.js'
 import { DEMO_BUNDLE_AUTH_KEY, DEMO_HOT_WALLET_KEYS, DEMO_LIQUIDATOR_KEY } from '../../../src/demo.js'
-import { UsageError } from '../../../src/errors.js'
 import type { ExecuteOutcome, Executor } from '../../../src/executor/executor.js'
 import { createWalletPool } from '../../../src/executor/walletPool.js'
 import type { ExecutionRoute, Opportunity } from '../../../src/types.js'
 import { registry } from '../../../strategies/index.js'
 import { header, opportunity } from '../../support/fakes.js'
+import { usageErrorOf } from '../../support/helpers.js'
 
 /** A wallet whose executions finish when the test says so; it claims a key as the real one does. */
 function wallet(name: string) {
@@ -111,15 +111,6 @@ describe('hot wallet keys', () => {
       registry,
     )
   }
-  const messageOf = (f: () => unknown): string => {
-    try {
-      f()
-    } catch (error) {
-      expect(error).toBeInstanceOf(UsageError)
-      return (error as Error).message
-    }
-    throw new Error('expected a UsageError')
-  }
   const env = {
     UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY,
     HOT_1: DEMO_HOT_WALLET_KEYS[0],
@@ -136,18 +127,18 @@ describe('hot wallet keys', () => {
 
   it('refuses a missing, malformed or repeated key in one line naming the variable, never the key', () => {
     const signer = loadSigner(configWith([]), env) as LocalAccount
-    expect(messageOf(() => loadHotWallets(configWith(['HOT_3']), env, signer))).toBe(
+    expect(usageErrorOf(() => loadHotWallets(configWith(['HOT_3']), env, signer))).toBe(
       "environment variable HOT_3 is not set (it must hold a hot wallet's private key: execution.hotWalletKeyEnvs)",
     )
     const bad = { ...env, HOT_3: '0x1234' }
-    expect(messageOf(() => loadHotWallets(configWith(['HOT_3']), bad, signer))).toBe(
+    expect(usageErrorOf(() => loadHotWallets(configWith(['HOT_3']), bad, signer))).toBe(
       'the hot wallet key in HOT_3 is malformed (expected 32 bytes of hex)',
     )
     const twice = { ...env, HOT_3: DEMO_LIQUIDATOR_KEY.slice(2) }
-    const message = messageOf(() => loadHotWallets(configWith(['HOT_1', 'HOT_3']), twice, signer))
+    const message = usageErrorOf(() => loadHotWallets(configWith(['HOT_1', 'HOT_3']), twice, signer))
     expect(message).toBe('the hot wallet key in HOT_3 is the same wallet as the key in UNDERTOW_PRIVATE_KEY')
     expect(message).not.toContain(DEMO_LIQUIDATOR_KEY.slice(2, 12))
-    const repeated = messageOf(() => loadHotWallets(configWith(['HOT_1', 'HOT_1']), env, signer))
+    const repeated = usageErrorOf(() => loadHotWallets(configWith(['HOT_1', 'HOT_1']), env, signer))
     expect(repeated).toBe('the hot wallet key in HOT_1 is the same wallet as the key in HOT_1')
   })
 
@@ -159,7 +150,7 @@ describe('hot wallet keys', () => {
       loadBundleAuth(config, { ...env, UNDERTOW_BUNDLE_AUTH_KEY: DEMO_BUNDLE_AUTH_KEY }, signer, hot),
     ).toBeDefined()
     expect(
-      messageOf(() =>
+      usageErrorOf(() =>
         loadBundleAuth(config, { ...env, UNDERTOW_BUNDLE_AUTH_KEY: DEMO_HOT_WALLET_KEYS[0] }, signer, hot),
       ),
     ).toBe(
