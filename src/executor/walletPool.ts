@@ -29,9 +29,14 @@ export function createWalletPool(wallets: readonly Executor[]): Executor {
     return best
   }
 
+  let merged: ExecutionRecord[] = []
   return {
     get records(): ExecutionRecord[] {
-      return wallets.flatMap((w) => w.records).sort((a, b) => a.includedAt - b.includedAt)
+      // Each wallet's records only grow: merge again only when one has grown since the last read.
+      const count = wallets.reduce((n, w) => n + w.records.length, 0)
+      if (count !== merged.length)
+        merged = wallets.flatMap((w) => w.records).sort((a, b) => a.includedAt - b.includedAt)
+      return merged
     },
     get tickToTrade(): { oracleTx: Hex; ms: number }[] {
       return wallets.flatMap((w) => w.tickToTrade)

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config.js'
 import { loadBundleAuth, loadHotWallets, loadSigner } from '../../../src/daemon.js'
 import { DEMO_BUNDLE_AUTH_KEY, DEMO_HOT_WALLET_KEYS, DEMO_LIQUIDATOR_KEY } from '../../../src/demo.js'
-import type { ExecuteOutcome, Executor } from '../../../src/executor/executor.js'
+import type { ExecuteOutcome, ExecutionRecord, Executor } from '../../../src/executor/executor.js'
 import { createWalletPool } from '../../../src/executor/walletPool.js'
 import type { ExecutionRoute, Opportunity } from '../../../src/types.js'
 import { registry } from '../../../strategies/index.js'
@@ -89,6 +89,19 @@ describe('wallet pool', () => {
     // Finished: the key is free again, for the least loaded wallet.
     void pool.execute(opportunity('k1', 1n), header(2))
     expect(w.flatMap((x) => x.handed).filter((k) => k === 'k1').length).toBe(2)
+  })
+
+  it("merges the wallets' records by inclusion time, and sees records added after a read", () => {
+    const w = [wallet('a'), wallet('b')]
+    const pool = createWalletPool(w.map((x) => x.executor))
+    const record = (key: string, includedAt: number) => ({ key, includedAt }) as ExecutionRecord
+    w[0]?.executor.records.push(record('a1', 30))
+    w[1]?.executor.records.push(record('b1', 10))
+    expect(pool.records.map((r) => r.key)).toEqual(['b1', 'a1'])
+    w[1]?.executor.records.push(record('b2', 20))
+    w[0]?.executor.records.push(record('a2', 40))
+    expect(pool.records.map((r) => r.key)).toEqual(['b1', 'b2', 'a1', 'a2'])
+    expect(pool.records.map((r) => r.key)).toEqual(['b1', 'b2', 'a1', 'a2'])
   })
 
   it('is the wallet itself when there is only one', () => {
