@@ -77,6 +77,26 @@ function checkRestored(state: unknown): MarketState {
   return parsed.state
 }
 
+/**
+ * Gas is valued at the configured wrapped native token even when the snapshot was written with
+ * another: a reserve's price is mirrored already; any other token's price is not in the snapshot and
+ * cannot be read offline, so the restore is refused (a FatalError: the daemon rebuilds from logs),
+ * unless the snapshot valued gas at nothing.
+ */
+function adoptWrappedNative(market: MarketState, wrappedNative: Address | undefined): void {
+  const wanted = wrappedNative?.toLowerCase()
+  if (!wanted || wanted === market.nativeAsset) return
+  if (!market.prices.has(wanted)) {
+    // A snapshot that valued gas at nothing stays so (its build could not price a token either);
+    // refusing it would rebuild from logs at every restart.
+    if (market.nativeAsset === undefined) return
+    throw new FatalError(
+      `the snapshot values gas at ${market.nativeAsset}, the configured wrapped native token ${wrappedNative} has no price in it`,
+    )
+  }
+  market.nativeAsset = wanted
+}
+
 /** Enough for the chain follower's (it keeps 4, one every 16 blocks). */
 const MAX_CHECKPOINTS = 8
 
@@ -112,6 +132,7 @@ export async function createAaveV3Strategy(
   let market: MarketState
   if (start.restored !== undefined) {
     market = checkRestored(start.restored)
+    adoptWrappedNative(market, options.wrappedNative)
     log.info({ block: market.block.number, accounts: market.accounts.size }, 'mirror restored')
   } else {
     const started = Date.now()
