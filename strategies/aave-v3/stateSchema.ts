@@ -67,7 +67,8 @@ const adapterModel = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('opaque') }),
 ])
 
-const position = z.strictObject({
+/** One account's position: the reference for `checkPosition`, which applies it by hand (below). */
+export const positionSchema = z.strictObject({
   config: uint,
   eMode: z.number().int().min(0).max(255),
   scaledCollateral: balances,
@@ -107,14 +108,66 @@ export const marketStateSchema = z.strictObject({
     }),
   ),
   nativeAsset: z.string().optional(),
-  accounts: z.map(z.string(), position),
+  // Checked by hand after the rest (checkPosition): zod took ~330 ms for 100k accounts of a restart.
+  accounts: z.custom<Map<string, unknown>>((v) => v instanceof Map, 'expected a Map'),
   block: z.strictObject({ number: uint, hash, timestamp: uint }),
 })
 
 /** The restored state, or undefined when it does not match (the caller says why and rebuilds). */
 export function parseMarketState(value: unknown): { state: MarketState } | { error: string } {
   const result = marketStateSchema.safeParse(value)
-  if (result.success) return { state: result.data as MarketState }
-  const issue = result.error.issues[0]
-  return { error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` }
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    return { error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` }
+  }
+  for (const [key, position] of result.data.accounts) {
+    if (typeof key !== 'string') return { error: 'accounts: a key is not a string' }
+    const problem = checkPosition(position)
+    if (problem) return { error: `accounts.${key}.${problem}` }
+  }
+  return { state: result.data as MarketState }
+}
+
+const isUint = (v: unknown): boolean => typeof v === 'bigint' && v >= 0n
+const isSmallInt = (v: unknown, max: number): boolean =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max
+
+function checkBalances(v: unknown): boolean {
+  if (!Array.isArray(v)) return false
+  // Holes (sparse arrays) and nulls are both absent balances, as the schema's nullable().optional().
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]
+    if (x !== null && x !== undefined && !isUint(x)) return false
+  }
+  return true
+}
+
+const POSITION_KEYS = new Set(['config', 'eMode', 'scaledCollateral', 'scaledDebt', 'stable'])
+const STABLE_KEYS = new Set(['principal', 'rate', 'timestamp'])
+
+/**
+ * `positionSchema` applied by hand: undefined when `v` matches it, else the failing field. A unit
+ * property holds the two to the same verdict.
+ */
+export function checkPosition(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Map)
+    return '(root): expected an object'
+  const o = v as Record<string, unknown>
+  for (const key in o) if (!POSITION_KEYS.has(key)) return `${key}: unrecognized key`
+  if (!isUint(o.config)) return 'config: expected a non-negative bigint'
+  if (!isSmallInt(o.eMode, 255)) return 'eMode: expected an integer 0-255'
+  if (!checkBalances(o.scaledCollateral)) return 'scaledCollateral: expected non-negative bigints'
+  if (!checkBalances(o.scaledDebt)) return 'scaledDebt: expected non-negative bigints'
+  if (o.stable === undefined) return undefined
+  if (!(o.stable instanceof Map)) return 'stable: expected a Map'
+  for (const [id, debt] of o.stable) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return 'stable: expected integer keys'
+    if (debt === null || typeof debt !== 'object' || Array.isArray(debt) || debt instanceof Map)
+      return `stable.${id}: expected an object`
+    const d = debt as Record<string, unknown>
+    for (const key in d) if (!STABLE_KEYS.has(key)) return `stable.${id}.${key}: unrecognized key`
+    if (!isUint(d.principal) || !isUint(d.rate) || !isUint(d.timestamp))
+      return `stable.${id}: expected non-negative bigints`
+  }
+  return undefined
 }
