@@ -4,7 +4,6 @@
  */
 
 import { createRandom } from '../src/devnet/random.js'
-import type { PendingTx } from '../src/types.js'
 import { PerpsCandidateIndex } from '../strategies/xmargin-perps/candidateIndex.js'
 import {
   BANDS,
@@ -16,20 +15,12 @@ import {
 import { accountHealth, pricesOf, WAD } from '../strategies/xmargin-perps/math.js'
 import { planPerps } from '../strategies/xmargin-perps/plan.js'
 import type { AccountState, PerpsState } from '../strategies/xmargin-perps/state.js'
+import { pendingTx } from '../test/support/fakes.js'
 import { percentile, record } from './figures.js'
 
 const BPS = 10_000n
-const TX: PendingTx = {
-  hash: `0x${'ab'.repeat(32)}`,
-  from: '0x0000000000000000000000000000000000000001',
-  to: '0x0000000000000000000000000000000000000002',
-  input: '0x',
-  nonce: 0,
-  maxFeePerGas: null,
-  maxPriorityFeePerGas: null,
-  gasPrice: null,
-  seenAt: 0,
-}
+/** A pending oracle transaction to plan against (its fields do not matter to planning). */
+const TX = pendingTx(0, '0x0000000000000000000000000000000000000002')
 const FEED_PRICE: Record<string, bigint> = { ETH: 3000n, BTC: 60000n, USDC: 1n, SOL: 150n }
 const feed = (s: string) => `0x${Buffer.from(s).toString('hex').padEnd(64, '0')}` as `0x${string}`
 

@@ -10,27 +10,18 @@ import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeState, encodeParts, encodeState } from '../src/store/snapshotStore.js'
-import type { PendingTx } from '../src/types.js'
 import { createBlockPlanner } from '../strategies/aave-v3/blockPlanner.js'
 import { buildExposureIndex } from '../strategies/aave-v3/exposure.js'
 import { planLiquidations } from '../strategies/aave-v3/plan.js'
 import { FloatBalances } from '../strategies/aave-v3/prefilter.js'
 import { parseMarketState } from '../strategies/aave-v3/stateSchema.js'
 import { buildTriggerIndex } from '../strategies/aave-v3/triggerIndex.js'
+import { pendingTx } from '../test/support/fakes.js'
 import { percentile, record } from './figures.js'
 import { syntheticMarket } from './syntheticMarket.js'
 
-const TX: PendingTx = {
-  hash: `0x${'ab'.repeat(32)}`,
-  from: '0x0000000000000000000000000000000000000001',
-  to: '0x0000000000000000000000000000000000000002',
-  input: '0x',
-  nonce: 0,
-  maxFeePerGas: null,
-  maxPriorityFeePerGas: null,
-  gasPrice: null,
-  seenAt: 0,
-}
+/** A pending oracle transaction to plan against (its fields do not matter to planning). */
+const TX = pendingTx(0, '0x0000000000000000000000000000000000000002')
 
 function ticks(accounts: number, rounds: number) {
   global.gc?.()

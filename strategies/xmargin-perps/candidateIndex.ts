@@ -20,7 +20,7 @@
  * Configuration changes (funding rates, volatilities, markets, collaterals) rebuild it; stored prices
  * far from the reference rebuild it too, since every candidate bound widens with the distance.
  */
-import { accountHealth, BPS, haircutBps, type Prices, pricesOf } from './math.js'
+import { accountHealth, bandMargins, haircutBps, type Prices, pricesOf, volatilityRaiseBps } from './math.js'
 import type { AccountState, MarketState, PerpsState } from './state.js'
 
 /** Stored prices this far (relative) from the reference make the next block rebuild the index. */
@@ -41,13 +41,7 @@ const absBig = (x: bigint) => (x < 0n ? -x : x)
  * cross several): the contract's cumulative mmAmount floors each step's amount.
  */
 function edgeSteps(m: MarketState): bigint {
-  const raise = BPS + (m.volMarginFactorBps * m.volatilityBps) / BPS
-  const mmOf = (notional: bigint, k: number) => {
-    const b = m.bands[k]
-    if (!b) return 0n
-    const raw = (notional * b.mmrBps) / BPS
-    return ((raw > b.mmAmount ? raw - b.mmAmount : 0n) * raise) / BPS
-  }
+  const mmOf = (notional: bigint, k: number) => bandMargins(m, k, notional).mm
   let total = 0n
   for (let k = 1; k < m.bands.length; k++) {
     const edge = m.bands[k - 1]?.notionalCap ?? 0n
@@ -60,8 +54,7 @@ function edgeSteps(m: MarketState): bigint {
 function steepest(m: MarketState): number {
   let mmr = 0n
   for (const b of m.bands) if (b.mmrBps > mmr) mmr = b.mmrBps
-  const raise = BPS + (m.volMarginFactorBps * m.volatilityBps) / BPS
-  return (Number(mmr) * Number(raise)) / 1e8
+  return (Number(mmr) * Number(volatilityRaiseBps(m))) / 1e8
 }
 
 export class PerpsCandidateIndex {
@@ -83,7 +76,6 @@ export class PerpsCandidateIndex {
   private t0 = new Float64Array(0)
   private weight = new Float64Array(0)
   private readonly columns: number
-  private watchedCount = 0
 
   private constructor(
     /** The state and configuration the index was built against: another one means rebuild. */
@@ -95,12 +87,8 @@ export class PerpsCandidateIndex {
     for (const c of state.collaterals) this.collateralColumn[c.assetId] = this.column(c.feedId)
     for (const m of state.markets) this.marketColumn[m.marketId] = this.column(m.feedId)
     this.columns = this.feedColumn.size
-    this.reference = new Array(this.columns).fill(0n)
-    for (const c of state.collaterals)
-      this.reference[this.collateralColumn[c.assetId] as number] = referencePrices.collateral[c.assetId] ?? 0n
-    for (const m of state.markets)
-      this.reference[this.marketColumn[m.marketId] as number] = referencePrices.market[m.marketId] ?? 0n
     this.referencePrices = referencePrices
+    this.reference = this.byColumn(referencePrices).map((p) => p ?? 0n)
     this.slopes = state.markets.map(steepest)
     this.steps = state.markets.map(edgeSteps)
   }
@@ -130,19 +118,28 @@ export class PerpsCandidateIndex {
     return this.state === state && this.collaterals === state.collaterals && this.markets === state.markets
   }
 
+  /** A plan's prices by column (a feed read by a collateral and a market is one column). */
+  private byColumn(prices: Prices): (bigint | undefined)[] {
+    const out: (bigint | undefined)[] = new Array(this.columns)
+    for (const c of this.state.collaterals)
+      out[this.collateralColumn[c.assetId] as number] = prices.collateral[c.assetId]
+    for (const m of this.state.markets)
+      out[this.marketColumn[m.marketId] as number] = prices.market[m.marketId]
+    return out
+  }
+
   /** The largest relative distance of the stored prices from the reference. */
   storedDrift(): number {
     const prices = pricesOf(this.state)
     if (!prices) return Number.POSITIVE_INFINITY
     let worst = 0
-    const check = (now: bigint | undefined, before: bigint | undefined) => {
-      if (now === undefined || before === undefined || before === 0n) worst = Number.POSITIVE_INFINITY
-      else worst = Math.max(worst, Math.abs(Number(now) / Number(before) - 1))
-    }
-    for (const c of this.state.collaterals)
-      check(prices.collateral[c.assetId], this.referencePrices.collateral[c.assetId])
-    for (const m of this.state.markets)
-      check(prices.market[m.marketId], this.referencePrices.market[m.marketId])
+    this.byColumn(prices).forEach((now, column) => {
+      const before = this.reference[column] ?? 0n
+      worst =
+        now === undefined || before === 0n
+          ? Number.POSITIVE_INFINITY
+          : Math.max(worst, Math.abs(Number(now) / Number(before) - 1))
+    })
     return worst
   }
 
@@ -173,7 +170,6 @@ export class PerpsCandidateIndex {
       this.keys.push(key)
       this.slotOf.set(key, slot)
     }
-    if (this.flag[slot] === WATCHED) this.watchedCount--
     const account = this.state.accounts.get(key)
     const base = slot * this.columns
     this.weight.fill(0, base, base + this.columns)
@@ -188,7 +184,6 @@ export class PerpsCandidateIndex {
     this.slack[slot] = verdict.slack
     this.drift[slot] = verdict.drift
     this.flag[slot] = verdict.margin > verdict.slack ? INDEXED : WATCHED
-    if (this.flag[slot] === WATCHED) this.watchedCount++
   }
 
   private describe(account: AccountState, timestamp: bigint, base: number) {
@@ -236,22 +231,16 @@ export class PerpsCandidateIndex {
   candidates(prices: Prices, timestamp: bigint): string[] | undefined {
     const moved: number[] = []
     const deviation: number[] = []
-    const seen = new Set<number>()
-    const feed = (column: number, price: bigint | undefined): boolean => {
-      if (seen.has(column)) return true
-      seen.add(column)
+    const current = this.byColumn(prices)
+    for (let column = 0; column < this.columns; column++) {
       const before = this.reference[column] ?? 0n
-      if (price === undefined || before === 0n) return false
-      if (price === before) return true
+      const price = current[column]
+      if (price === undefined || before === 0n) return undefined
+      if (price === before) continue
       moved.push(column)
       // A hair wider than the float ratio's own error.
       deviation.push(Math.abs(Number(price) / Number(before) - 1) * (1 + 1e-12) + 1e-15)
-      return true
     }
-    for (const c of this.state.collaterals)
-      if (!feed(this.collateralColumn[c.assetId] as number, prices.collateral[c.assetId])) return undefined
-    for (const m of this.state.markets)
-      if (!feed(this.marketColumn[m.marketId] as number, prices.market[m.marketId])) return undefined
     const t = Number(timestamp)
     const out: string[] = []
     const { flag, margin, slack, drift, t0, weight, columns, keys } = this
@@ -270,13 +259,5 @@ export class PerpsCandidateIndex {
       if ((margin[slot] as number) - loss <= (slack[slot] as number)) out.push(keys[slot] as string)
     }
     return out
-  }
-
-  get size(): number {
-    return this.keys.length
-  }
-
-  get watched(): number {
-    return this.watchedCount
   }
 }

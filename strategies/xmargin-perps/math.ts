@@ -32,20 +32,29 @@ export function bandIndex(m: MarketState, notional: bigint): number {
   return k
 }
 
+/** The volatility raise of a market's margins, in bps (10,000 = none). */
+export function volatilityRaiseBps(m: MarketState): bigint {
+  return BPS + (m.volMarginFactorBps * m.volatilityBps) / BPS
+}
+
+/** MM and IM of a notional as band `k` prices them, raised with volatility (no band: zero). */
+export function bandMargins(m: MarketState, k: number, notional: bigint): { mm: bigint; im: bigint } {
+  const b = m.bands[k]
+  if (!b) return { mm: 0n, im: 0n }
+  const rawMm = (notional * b.mmrBps) / BPS
+  const rawIm = (notional * b.imrBps) / BPS
+  const raise = volatilityRaiseBps(m)
+  const mm = rawMm > b.mmAmount ? rawMm - b.mmAmount : 0n
+  const im = rawIm > b.imAmount ? rawIm - b.imAmount : 0n
+  return { mm: (mm * raise) / BPS, im: (im * raise) / BPS }
+}
+
 /** MM and IM of one position at a price (`_positionMargins`). */
 export function positionMargins(m: MarketState, size: bigint, price: bigint): { mm: bigint; im: bigint } {
   if (size === 0n) return { mm: 0n, im: 0n }
+  if (m.bands.length === 0) throw new Error(`market ${m.marketId} has no bands`)
   const notional = (abs(size) * price) / WAD
-  const b = m.bands[bandIndex(m, notional)]
-  if (!b) throw new Error(`market ${m.marketId} has no bands`)
-  const rawMm = (notional * b.mmrBps) / BPS
-  const rawIm = (notional * b.imrBps) / BPS
-  let mm = rawMm > b.mmAmount ? rawMm - b.mmAmount : 0n
-  let im = rawIm > b.imAmount ? rawIm - b.imAmount : 0n
-  const raise = BPS + (m.volMarginFactorBps * m.volatilityBps) / BPS
-  mm = (mm * raise) / BPS
-  im = (im * raise) / BPS
-  return { mm, im }
+  return bandMargins(m, bandIndex(m, notional), notional)
 }
 
 export interface Prices {

@@ -12,7 +12,6 @@ import type { HermesService } from '../../src/devnet/hermesService.js'
 import { createRandom } from '../../src/devnet/random.js'
 import type { Devnet } from '../../src/devnet/startDevnet.js'
 import { createLogger } from '../../src/logger.js'
-import type { PendingTx } from '../../src/types.js'
 import { clearinghouseAbi, devTokenAbi, pythAbi } from '../../strategies/xmargin-perps/abi.js'
 import {
   COLLATERALS,
@@ -24,6 +23,7 @@ import {
 import { xmarginPerps } from '../../strategies/xmargin-perps/index.js'
 import { pricesOf, quoteLiquidation, toWad } from '../../strategies/xmargin-perps/math.js'
 import type { PerpsStrategy } from '../../strategies/xmargin-perps/strategy.js'
+import { pendingTx } from './fakes.js'
 
 export interface PerpsScenarioStats {
   operations: number
@@ -40,17 +40,8 @@ export interface PerpsScenarioStats {
   plans: number
 }
 
-const PLAN_TX: PendingTx = {
-  hash: `0x${'5c'.repeat(32)}`,
-  from: '0x0000000000000000000000000000000000000001',
-  to: '0x0000000000000000000000000000000000000002',
-  input: '0x',
-  nonce: 0,
-  maxFeePerGas: null,
-  maxPriorityFeePerGas: null,
-  gasPrice: null,
-  seenAt: 0,
-}
+/** A pending oracle transaction to plan against (its fields do not matter to planning). */
+const PLAN_TX = pendingTx(0, '0x0000000000000000000000000000000000000002')
 
 const FEED_PRICES: Record<string, number> = { ETH: 3000, BTC: 60000, USDC: 1, SOL: 150 }
 

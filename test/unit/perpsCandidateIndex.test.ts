@@ -12,6 +12,7 @@ import { PerpsCandidateIndex } from '../../strategies/xmargin-perps/candidateInd
 import { WAD } from '../../strategies/xmargin-perps/math.js'
 import { type PerpsOpportunity, planPerps } from '../../strategies/xmargin-perps/plan.js'
 import type { PerpsState } from '../../strategies/xmargin-perps/state.js'
+import { pendingTx } from '../support/fakes.js'
 
 const ACCOUNTS = 1_500
 const summary = (list: PerpsOpportunity[]) =>
@@ -76,7 +77,7 @@ describe('perps candidate index', () => {
               )
               const params = {
                 timestamp: now + BigInt(s.seconds),
-                predicted: { prices: pushed, tx: { hash: `0x${'ef'.repeat(32)}` } as never },
+                predicted: { prices: pushed, tx: pendingTx(0, state.pyth) },
                 gasPriceWei: 10n ** 9n,
                 updateFeeWei: state.updateFeeWei,
                 now: () => 0,

@@ -7,7 +7,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { syntheticMarket } from '../../bench/syntheticMarket.js'
-import type { PendingTx } from '../../src/types.js'
 import { buildExposureIndex, exposedAccounts, indexAccount } from '../../strategies/aave-v3/exposure.js'
 import {
   createMarketView,
@@ -24,19 +23,11 @@ import {
   type TriggerIndex,
   updateTriggerIndex,
 } from '../../strategies/aave-v3/triggerIndex.js'
+import { pendingTx } from '../support/fakes.js'
 
 const RAY = 10n ** 27n
-const TX: PendingTx = {
-  hash: `0x${'cd'.repeat(32)}`,
-  from: '0x0000000000000000000000000000000000000001',
-  to: '0x0000000000000000000000000000000000000002',
-  input: '0x',
-  nonce: 0,
-  maxFeePerGas: null,
-  maxPriorityFeePerGas: null,
-  gasPrice: null,
-  seenAt: 0,
-}
+/** A pending oracle transaction to plan against (its fields do not matter to planning). */
+const TX = pendingTx(0, '0x0000000000000000000000000000000000000002')
 const summary = (list: AaveOpportunity[]) =>
   list.map((o) => `${o.key} ${o.netProfitBase} ${o.details.debtToCover} ${o.details.collateralReceived}`)
 
