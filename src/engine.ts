@@ -312,8 +312,9 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const [asset, price] of decoded.prices) prices.set(asset, price)
         const predicted: PredictedPrice = { prices, tx, preceding: pendingOracle.map((p) => p.tx) }
         pendingOracle.push(decoded)
+        const timestamp = nextTimestamp(head)
         const opportunities = strategy.plan({
-          timestamp: nextTimestamp(head),
+          timestamp,
           predicted,
           gasPriceWei: rankingGasPrice(head),
         })
@@ -330,6 +331,9 @@ export function createEngine(deps: EngineDeps): Engine {
         for (const key of executor.inFlightBackruns())
           if (!stillLiquidatable.has(key))
             void executor.cancel(key, `not liquidatable after pending update ${tx.hash}`)
+        // One still liquidatable lands before this update, at the old prices: what it seizes may be
+        // worth less than it repays once this lands.
+        executor.repriceBackruns(prices, timestamp, `a loss at the prices of pending update ${tx.hash}`)
         dispatch(head, settings.burst === true)
       } catch (error) {
         metrics.eventErrors.inc({ type: 'pendingTx' })

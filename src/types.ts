@@ -101,6 +101,13 @@ export interface Opportunity<D extends Details = Details> {
   gasEstimate: bigint
   /** The reads that measure this call's profit in simulation. */
   probes: readonly ProfitProbe[]
+  /**
+   * The same reads valued at other prices: those a later pending oracle update predicts. A backrun
+   * sent before that update lands before it, at the old prices, and what it took is then worth the
+   * new ones (seized collateral whose fall is already in the mempool); its simulated deltas are
+   * valued again with these. Undefined where the profit does not move with predicted prices.
+   */
+  probesAt?(predicted: ReadonlyMap<string, bigint>, timestamp: bigint): readonly ProfitProbe[]
   /** The pending oracle transaction this must land right after (a backrun), if any. */
   dependsOn?: PendingTx
   /** Earlier pending oracle transactions the simulation must apply first. */

@@ -77,6 +77,12 @@ export interface Executor {
    * later pending oracle update made the account healthy again, so the liquidation would revert.
    */
   cancel(key: string, reason: string): Promise<boolean>
+  /**
+   * Values every in-flight backrun's simulated deltas again at the prices of a later pending
+   * update (and the earlier ones) and cancels each that no longer clears its cost and the minimum
+   * profit: it lands before that update, at the old prices. Returns the keys cancelled.
+   */
+  repriceBackruns(predicted: ReadonlyMap<string, bigint>, timestamp: bigint, reason: string): string[]
   readonly records: ExecutionRecord[]
   /** Pending oracle transaction received → signed backrun sent, per submission (ms). */
   readonly tickToTrade: { oracleTx: Hex; ms: number }[]
@@ -240,6 +246,16 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     }
   }
 
+  async function requestCancel(entry: InFlight, reason: string): Promise<boolean> {
+    if (entry.cancelling || entry.cancelRequested || !account) return false
+    // Still being sent: the cancel follows as soon as its hash is known (same nonce).
+    if (entry.hashes.length === 0) {
+      entry.cancelRequested = reason
+      return true
+    }
+    return cancelEntry(entry, reason)
+  }
+
   /**
    * The direct call and every route this sender can use, each as the opportunity it would send. A
    * route's own floor is the minimum profit plus its estimated gas at twice the base fee: below
@@ -248,6 +264,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
   const variantsOf = (opp: Opportunity, head: BlockHeader): { route: string; opp: Opportunity }[] => {
     if (!opp.routes || opp.routes.length === 0) return [{ route: 'direct', opp }]
     const { routes, ...direct } = opp
+    // A route measures its profit with probes of its own: the direct call's repricing is not theirs.
+    const { probesAt: _direct, ...routed } = direct
     const out: { route: string; opp: Opportunity }[] = [{ route: 'direct', opp: direct }]
     const nativePrice = strategy.nativePriceBase()
     for (const route of routes) {
@@ -257,7 +275,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       if (call)
         out.push({
           route: route.name,
-          opp: { ...direct, call, probes: route.probes, gasEstimate: route.gasEstimate },
+          opp: { ...routed, call, probes: route.probes, gasEstimate: route.gasEstimate },
         })
     }
     return out
@@ -414,6 +432,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
       sentBlock: head.number,
       submittedAt: now(),
       budgetBase: profitBase - l1FeeBase - settings.minProfitBase,
+      costBase: profitBase - netBase,
     }
     inFlight.set(opp.key, entry)
     try {
@@ -493,13 +512,30 @@ export function createExecutor(deps: ExecutorDeps): Executor {
 
     async cancel(key, reason) {
       const entry = inFlight.get(key)
-      if (!entry || entry.cancelling || entry.cancelRequested || !account) return false
-      // Still being sent: the cancel follows as soon as its hash is known (same nonce).
-      if (entry.hashes.length === 0) {
-        entry.cancelRequested = reason
-        return true
+      return entry ? requestCancel(entry, reason) : false
+    },
+
+    repriceBackruns(predicted, timestamp, reason) {
+      const cancelled: string[] = []
+      const nativePrice = strategy.nativePriceBase()
+      for (const [key, entry] of inFlight) {
+        const opp = entry.opportunity
+        if (!opp.dependsOn || !opp.probesAt || !entry.simulatedDeltas) continue
+        if (entry.cancelling || entry.cancelRequested || entry.withdrawn) continue
+        const probes = opp.probesAt(predicted, timestamp)
+        let profitBase = -(opp.call.value * nativePrice) / 10n ** 18n
+        for (const [i, probe] of probes.entries())
+          profitBase += probe.valueBase(entry.simulatedDeltas[i] ?? 0n)
+        const netBase = profitBase - entry.costBase
+        if (netBase >= settings.minProfitBase) continue
+        log.info(
+          { account: opp.account, key, netBase: netBase.toString() },
+          'backrun repriced below min profit',
+        )
+        cancelled.push(key)
+        void requestCancel(entry, reason)
       }
-      return cancelEntry(entry, reason)
+      return cancelled
     },
 
     async prepare() {

@@ -27,6 +27,8 @@ export interface InFlight {
   sentBlock: bigint
   submittedAt: number
   budgetBase: bigint
+  /** What sending it costs beyond the call's value: gas at the expected fee and the L1 data fee. */
+  costBase: bigint
   /** Set once a cancel was decided (before it is sent, so two updates cannot send two). */
   cancelling?: boolean
   /** The 0-value self-transfer that replaced this (stale) backrun. */

@@ -220,6 +220,8 @@ export function planLiquidations(
         value: 0n,
       },
       probes: balanceProbes(market, plannedPrices, [best.collateralAsset, best.debtAsset]),
+      probesAt: (later, at) =>
+        balanceProbes(market, pricesAt(market, at, later), [best.collateralAsset, best.debtAsset]),
       details: {
         collateralAsset: best.collateralAsset,
         debtAsset: best.debtAsset,

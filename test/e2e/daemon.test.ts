@@ -3,6 +3,7 @@
  * backruns in the oracle's block, WebSocket cuts, a reorg, and a restart from the snapshot.
  */
 import { writeFileSync } from 'node:fs'
+import { type Address, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.js'
@@ -15,7 +16,7 @@ import {
 } from '../../src/demo.js'
 import { createLogger } from '../../src/logger.js'
 import { loadSnapshot, snapshotPath } from '../../src/store/snapshotStore.js'
-import { aggregatorAbi, erc20Abi } from '../../strategies/aave-v3/abi.js'
+import { aaveOracleAbi, aggregatorAbi, erc20Abi } from '../../strategies/aave-v3/abi.js'
 import { setPrice } from '../../strategies/aave-v3/devnet/index.js'
 import { registry } from '../../strategies/index.js'
 import { type AaveDemoRun, aaveRecord, aaveStrategy, startAaveDemo } from '../support/aave.js'
@@ -257,6 +258,73 @@ describe('undertow daemon', () => {
     // the real state makes liquidatable, as plain liquidations).
     for (const record of run.daemon.executor.records)
       if (sent.includes(record.account.toLowerCase())) expect(record.predicted).toBe(false)
+  })
+
+  it('cancels a backrun a later pending update turns into a loss (its collateral repriced): nothing lands at a loss', async () => {
+    const run = await demo()
+    const c = run.devnet.client
+    // Hold the block: the three updates and our transactions meet in one mempool, and with equal fee
+    // caps anvil keeps arrival order, so a backrun of the first update lands before the second.
+    await c.request({ method: 'evm_setIntervalMining', params: [0] } as never)
+    const until = async (check: () => boolean | Promise<boolean>, ms = 15_000) => {
+      const deadline = Date.now() + ms
+      while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      return check()
+    }
+    const counted = async (metric: 'stage' | 'cancel') =>
+      metric === 'stage'
+        ? ((await run.daemon.metrics.stageSeconds.get()).values.find(
+            (v) => v.metricName === 'undertow_stage_seconds_count' && v.labels.stage === 'pending_to_plan',
+          )?.value ?? 0)
+        : (await run.daemon.metrics.submissions.get()).values
+            .filter((v) => v.labels.kind === 'cancel')
+            .reduce((n, v) => n + v.value, 0)
+    await sendPendingPrice(run, 'WETH', '1500')
+    expect(await until(() => run.daemon.executor.inFlightBackruns().length > 0)).toBe(true)
+    await run.daemon.engine.idle()
+    const sent = run.daemon.executor.inFlightBackruns()
+    // WBTC falls 22.5% and LINK too: a WETH backrun already sent that seizes WBTC would take it at
+    // the old price, right before the new one lands.
+    await sendPendingPrice(run, 'WBTC', '31000')
+    await sendPendingPrice(run, 'LINK', '11')
+    expect(await until(async () => (await counted('stage')) >= 3)).toBe(true)
+    await run.daemon.engine.idle()
+    const live = new Set(run.daemon.executor.inFlightBackruns())
+    const dropped = sent.filter((key) => !live.has(key))
+    // At least one WETH backrun seized WBTC or LINK (the seeded accounts do): it had to go.
+    expect(dropped.length).toBeGreaterThan(0)
+    expect(await until(async () => (await counted('cancel')) >= dropped.length)).toBe(true)
+    await c.request({ method: 'evm_mine', params: [] } as never)
+    await c.request({ method: 'evm_setIntervalMining', params: [1] } as never)
+    expect(await waitUntilSettled(run)).toBe(true)
+    // Every landed liquidation, valued at the oracle's prices once all three updates landed (read
+    // from the chain, not the mirror), pays its gas and the minimum profit.
+    const addresses = run.devnet.addresses
+    const priceOf = (asset: Address) =>
+      c.readContract({
+        address: addresses.oracle,
+        abi: aaveOracleAbi,
+        functionName: 'getAssetPrice',
+        args: [asset],
+      })
+    const decimalsOf = (asset: Address) =>
+      Object.values(addresses.reserves).find((r) => r.asset.toLowerCase() === asset.toLowerCase())?.decimals
+    const weth = addresses.reserves.WETH?.asset as Address
+    const nativeBase = await priceOf(weth)
+    const minProfitBase = parseUnits(run.minProfitUsd, 8)
+    const records = run.daemon.executor.records
+    expect(records.length).toBeGreaterThan(0)
+    for (const record of records) {
+      const r = aaveRecord(record)
+      const value =
+        (r.received * (await priceOf(r.receiveAsset))) / 10n ** BigInt(decimalsOf(r.receiveAsset) ?? 18) -
+        (r.repaid * (await priceOf(r.repayAsset))) / 10n ** BigInt(decimalsOf(r.repayAsset) ?? 18)
+      const gasBase = (record.gasUsed * record.effectiveGasPrice * nativeBase) / 10n ** 18n
+      expect({ account: record.account, net: value - gasBase >= minProfitBase }).toEqual({
+        account: record.account,
+        net: true,
+      })
+    }
   })
 
   it('spreads a burst over its hot wallets, each on its own nonces: every account once, nothing reverted', async () => {

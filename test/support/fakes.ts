@@ -107,6 +107,7 @@ export function fakeExecutor(options: { backruns?: string[]; gate?: Promise<void
     isBusy: () => false,
     inFlightCount: () => 0,
     inFlightBackruns: () => options.backruns ?? [],
+    repriceBackruns: () => [],
     async cancel(key) {
       cancelled.push(key)
       return true

@@ -79,6 +79,7 @@ function setup(
     sentBlock: 4n,
     submittedAt: 0,
     budgetBase: 100n,
+    costBase: 0n,
     lane: privateLane
       ? {
           name: 'bundle',

@@ -34,6 +34,7 @@ function wallet(name: string) {
     isBusy: (key) => claimed.has(key),
     inFlightCount: () => 0,
     inFlightBackruns: () => [...claimed],
+    repriceBackruns: () => [],
     async cancel(key) {
       cancels.push(key)
       return true
