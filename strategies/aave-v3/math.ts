@@ -603,9 +603,11 @@ export function largestFitting<T>(
 }
 
 /**
- * Where a call's leftovers reach the v3.3 floor, for the search to start at: the debt repaid that
- * leaves MIN_LEFTOVER_BASE of debt, or the one whose seized collateral (with the bonus) leaves that
- * much collateral, whichever is smaller. An estimate: rounding and caps are settled by the search.
+ * Where a call's leftovers reach the v3.3 floor, for the search to start at: the largest debt repaid
+ * that leaves MIN_LEFTOVER_BASE of debt, or that seizes (with the bonus) no more than leaves that
+ * much collateral, whichever is smaller — each solved through the same roundings `availableCollateral`
+ * and `leavesDustV3_3` apply (uncapped path), so the search usually confirms it in two sizings.
+ * Still only a guess: caps and the other path are settled by the search.
  */
 function dustFreeGuess(
   view: MarketView,
@@ -614,19 +616,21 @@ function dustFreeGuess(
   debtId: number,
 ): bigint {
   const prices = pairPrices(view, position, collateralId, debtId)
-  if (prices.collateralPrice === 0n || prices.debtPrice === 0n || prices.bonus === 0n) return 1n
+  const { collateralPrice: pC, debtPrice: pD, bonus } = prices
+  if (pC === 0n || pD === 0n || bonus === 0n) return 1n
   const unitC = view.unit[collateralId] as bigint
   const unitD = view.unit[debtId] as bigint
   const reserveDebt = variableDebtBalance(view, position, debtId)
   const balance = collateralBalance(view, position, collateralId)
-  const debtFloor = (MIN_LEFTOVER_BASE_V3_3 * unitD) / prices.debtPrice + 1n
-  const byDebt = reserveDebt - debtFloor
-  const collateralFloor =
-    (MIN_LEFTOVER_BASE_V3_3 * unitC + prices.collateralPrice - 1n) / prices.collateralPrice
-  const seizable = balance - collateralFloor
-  // seized ≈ repaid · debtPrice · unitC · bonus / (collateralPrice · unitD · 10⁴), solved for repaid.
-  const byCollateral =
-    (seizable * prices.collateralPrice * unitD * 10_000n) / (prices.debtPrice * unitC * prices.bonus)
+  // ceil(left·pD/unitD) ≥ MIN  ⟺  left ≥ floor((MIN − 1)·unitD/pD) + 1.
+  const byDebt = reserveDebt - ((MIN_LEFTOVER_BASE_V3_3 - 1n) * unitD) / pD - 1n
+  // floor(left·pC/unitC) ≥ MIN  ⟺  seized ≤ balance − ceil(MIN·unitC/pC).
+  const seizable = balance - (MIN_LEFTOVER_BASE_V3_3 * unitC + pC - 1n) / pC
+  if (seizable < 0n) return byDebt
+  // seized = percentMul(base, bonus) (half up) ≤ seizable  ⟺  base ≤ ((seizable + 1)·10⁴ − 5001) / bonus,
+  // base = floor(repaid·pD·unitC / (pC·unitD)) ≤ that  ⟺  repaid < (that + 1)·pC·unitD / (pD·unitC).
+  const base = ((seizable + 1n) * 10_000n - 5_001n) / bonus
+  const byCollateral = ((base + 1n) * pC * unitD + pD * unitC - 1n) / (pD * unitC) - 1n
   return byDebt < byCollateral ? byDebt : byCollateral
 }
 
