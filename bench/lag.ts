@@ -55,7 +55,7 @@ try {
   const port = await freePort()
   child = spawn(
     process.execPath,
-    [join(projectRoot, 'dist/src/cli.js'), 'run', '--config', config, '--metrics-port', String(port)],
+    [join(projectRoot, 'dist/undertow.js'), 'run', '--config', config, '--metrics-port', String(port)],
     {
       cwd: projectRoot,
       env: { PATH: process.env.PATH ?? '', UNDERTOW_PRIVATE_KEY: DEMO_LIQUIDATOR_KEY },

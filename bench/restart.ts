@@ -33,7 +33,7 @@ export async function benchRestart(): Promise<string[]> {
       const child = spawn(
         process.execPath,
         [
-          join(projectRoot, 'dist/src/cli.js'),
+          join(projectRoot, 'dist/undertow.js'),
           'run',
           '--devnet',
           devnetFile,
