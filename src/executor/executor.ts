@@ -34,7 +34,7 @@ import {
 import type { RefusalReason } from './refusal.js'
 import { simulateOpportunity } from './simulate.js'
 import { createSimulationBatcher } from './simulationBatch.js'
-import { createTracker, type ExecutionRecord, type InFlight } from './tracker.js'
+import { appendBounded, createTracker, type ExecutionRecord, type InFlight, MAX_RECORDS } from './tracker.js'
 
 export type { ExecutionRecord } from './tracker.js'
 
@@ -472,7 +472,7 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     if (opp.dependsOn) {
       const ms = entry.submittedAt - opp.dependsOn.seenAt
       metrics.tickToTradeSeconds.observe(ms / 1000)
-      tickToTrade.push({ oracleTx: opp.dependsOn.hash, ms })
+      appendBounded(tickToTrade, { oracleTx: opp.dependsOn.hash, ms }, MAX_RECORDS)
     }
     metrics.stageSeconds.observe({ stage: 'detect_to_submit' }, (entry.submittedAt - opp.detectedAt) / 1000)
     log.info(

@@ -78,6 +78,8 @@ export interface TrackerDeps {
   now: () => number
   replaceAfterBlocks: number
   maxFeePerGasWei: bigint
+  /** How many records to keep (default MAX_RECORDS). */
+  maxRecords?: number
   /** Sends a replacement at the same nonce; returns its hash. */
   resend(entry: InFlight, bid: GasBid): Promise<Hex>
   /** Signs the same transaction at the same nonce with another bid (a private lane resends it). */
@@ -96,6 +98,19 @@ export interface TrackerDeps {
   fillNonce(entry: InFlight, header: BlockHeader): Promise<Hex>
   /** Re-simulates a private submission at the new head: is it still worth sending? */
   stillProfitable(entry: InFlight, header: BlockHeader): Promise<boolean>
+}
+
+/**
+ * The newest landed liquidations kept in memory (reports, agreement checks, the demo's summary);
+ * older ones are dropped so a daemon that runs for months does not grow without bound. Metrics and
+ * logs keep the full history.
+ */
+export const MAX_RECORDS = 10_000
+
+/** Appends, dropping the oldest beyond `max`. */
+export function appendBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item)
+  if (list.length > max) list.splice(0, list.length - max)
 }
 
 export interface Tracker {
@@ -159,23 +174,27 @@ export function createTracker(deps: TrackerDeps): Tracker {
         .liquidationsIn(receiptLogs(receipt.logs))
         .find((e) => e.account.toLowerCase() === account.toLowerCase())
       if (event) {
-        records.push({
-          key,
-          account,
-          hash,
-          blockNumber: receipt.blockNumber,
-          gasUsed: receipt.gasUsed,
-          effectiveGasPrice: receipt.effectiveGasPrice,
-          event,
-          agreed: strategy.agrees(entry.opportunity, event),
-          opportunity: entry.opportunity,
-          route: entry.route ?? 'direct',
-          simulatedDeltas: entry.simulatedDeltas ?? [],
-          detectedAt: entry.opportunity.detectedAt,
-          submittedAt: entry.submittedAt,
-          includedAt: deps.now(),
-          predicted: entry.opportunity.dependsOn !== undefined,
-        })
+        appendBounded(
+          records,
+          {
+            key,
+            account,
+            hash,
+            blockNumber: receipt.blockNumber,
+            gasUsed: receipt.gasUsed,
+            effectiveGasPrice: receipt.effectiveGasPrice,
+            event,
+            agreed: strategy.agrees(entry.opportunity, event),
+            opportunity: entry.opportunity,
+            route: entry.route ?? 'direct',
+            simulatedDeltas: entry.simulatedDeltas ?? [],
+            detectedAt: entry.opportunity.detectedAt,
+            submittedAt: entry.submittedAt,
+            includedAt: deps.now(),
+            predicted: entry.opportunity.dependsOn !== undefined,
+          },
+          deps.maxRecords ?? MAX_RECORDS,
+        )
       }
       log.info(
         {

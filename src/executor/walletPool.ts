@@ -30,12 +30,16 @@ export function createWalletPool(wallets: readonly Executor[]): Executor {
   }
 
   let merged: ExecutionRecord[] = []
+  /** Each wallet's newest record at the last merge: a wallet's list changes only by appending. */
+  let newest: (ExecutionRecord | undefined)[] = []
   return {
     get records(): ExecutionRecord[] {
-      // Each wallet's records only grow: merge again only when one has grown since the last read.
-      const count = wallets.reduce((n, w) => n + w.records.length, 0)
-      if (count !== merged.length)
+      // Merge again only when a wallet recorded something since the last read (its newest record
+      // changed; a full list also drops its oldest, so its length alone would not tell).
+      if (wallets.some((w, i) => w.records.at(-1) !== newest[i])) {
         merged = wallets.flatMap((w) => w.records).sort((a, b) => a.includedAt - b.includedAt)
+        newest = wallets.map((w) => w.records.at(-1))
+      }
       return merged
     },
     get tickToTrade(): { oracleTx: Hex; ms: number }[] {

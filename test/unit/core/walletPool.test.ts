@@ -13,6 +13,7 @@ import { parseConfig } from '../../../src/config.js'
 import { loadBundleAuth, loadHotWallets, loadSigner } from '../../../src/daemon.js'
 import { DEMO_BUNDLE_AUTH_KEY, DEMO_HOT_WALLET_KEYS, DEMO_LIQUIDATOR_KEY } from '../../../src/demo.js'
 import type { ExecuteOutcome, ExecutionRecord, Executor } from '../../../src/executor/executor.js'
+import { appendBounded } from '../../../src/executor/tracker.js'
 import { createWalletPool } from '../../../src/executor/walletPool.js'
 import type { ExecutionRoute, Opportunity } from '../../../src/types.js'
 import { registry } from '../../../strategies/index.js'
@@ -103,6 +104,20 @@ describe('wallet pool', () => {
     w[0]?.executor.records.push(record('a2', 40))
     expect(pool.records.map((r) => r.key)).toEqual(['b1', 'b2', 'a1', 'a2'])
     expect(pool.records.map((r) => r.key)).toEqual(['b1', 'b2', 'a1', 'a2'])
+  })
+
+  it("keeps each wallet's newest records only, and sees a full list that dropped its oldest", () => {
+    const w = [wallet('a'), wallet('b')]
+    const pool = createWalletPool(w.map((x) => x.executor))
+    const record = (key: string, includedAt: number) => ({ key, includedAt }) as ExecutionRecord
+    const a = w[0]?.executor.records as ExecutionRecord[]
+    appendBounded(a, record('a1', 10), 2)
+    appendBounded(a, record('a2', 20), 2)
+    expect(pool.records.map((r) => r.key)).toEqual(['a1', 'a2'])
+    // Full: the newest in, the oldest out; same length, new content.
+    appendBounded(a, record('a3', 30), 2)
+    expect(a.map((r) => r.key)).toEqual(['a2', 'a3'])
+    expect(pool.records.map((r) => r.key)).toEqual(['a2', 'a3'])
   })
 
   it('is the wallet itself when there is only one', () => {
