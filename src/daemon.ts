@@ -14,7 +14,7 @@ import { createWsConnection, type WsConnection } from './chain/wsConnection.js'
 import { type ChainWatcher, createChainWatcher, headerOf, settledHead } from './collectors/chainWatcher.js'
 import type { Config } from './config.js'
 import { createEngine, type Engine } from './engine.js'
-import { displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
+import { CorruptStateError, displayUrl, errorText, FatalError, retryTransient, UsageError } from './errors.js'
 import { type BidLearner, createBidLearner } from './executor/bidLearner.js'
 import { createBuilderPaymentReader } from './executor/builderPayment.js'
 import { type BackrunRoute, createBundleLane } from './executor/bundleLane.js'
@@ -221,8 +221,10 @@ export async function startDaemon(
       config.module.create(context, config.target.options, { ...start, restored }),
     )
   } catch (error) {
-    // Bad input is not the snapshot's fault: rebuilding would only say it again.
-    if (restored === undefined || error instanceof UsageError) throw error
+    // Bad input is not the snapshot's fault: rebuilding would only say it again. A snapshot whose
+    // state is damaged is the daemon's own cache: rebuilt.
+    if (restored === undefined || (error instanceof UsageError && !(error instanceof CorruptStateError)))
+      throw error
     log.warn({ err: errorText(error) }, 'snapshot cannot be restored; rebuilding from logs')
     restored = undefined
     strategy = await retrying('mirror', () => config.module.create(context, config.target.options, start))

@@ -12,7 +12,16 @@ export class UndertowError extends Error {
 
 /** Bad input: flags, config, files. Printed as one line, exit code 2. */
 export class UsageError extends UndertowError {
-  override readonly name = 'UsageError'
+  override readonly name: string = 'UsageError'
+}
+
+/**
+ * A saved state (a snapshot, a dataset) that does not match its strategy's schema: bad input when a
+ * user hands it over (a backtest's dataset: one line, exit 2), but a damaged cache when the daemon
+ * reads its own snapshot, which it then rebuilds from logs instead of refusing to start.
+ */
+export class CorruptStateError extends UsageError {
+  override readonly name = 'CorruptStateError'
 }
 
 /** A condition that will not go away by retrying (wrong chain, unknown protocol revision). */

@@ -6,7 +6,7 @@
  */
 import { type Address, getAbiItem, getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
 import type { ChainLog } from '../../src/chain/types.js'
-import { FatalError, UsageError } from '../../src/errors.js'
+import { CorruptStateError, FatalError, UsageError } from '../../src/errors.js'
 import { formatHealthFactor, formatUnitsFixed } from '../../src/format.js'
 import type { Logger } from '../../src/logger.js'
 import type { LiquidationEvent, Opportunity, PredictedPrice, Strategy } from '../../src/types.js'
@@ -71,7 +71,7 @@ export interface AaveStrategy extends Strategy {
 function checkRestored(state: unknown): MarketState {
   const parsed = parseMarketState(state)
   if ('error' in parsed)
-    throw new UsageError(
+    throw new CorruptStateError(
       `the saved Aave mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
     )
   return parsed.state

@@ -13,7 +13,7 @@ import {
 } from 'viem'
 import { readMany } from '../../src/chain/readMany.js'
 import type { ChainLog } from '../../src/chain/types.js'
-import { FatalError, UsageError } from '../../src/errors.js'
+import { CorruptStateError, FatalError } from '../../src/errors.js'
 import { formatUnitsFixed } from '../../src/format.js'
 import type { Logger } from '../../src/logger.js'
 import { decodePriceUpdates } from '../../src/prices/pythUpdates.js'
@@ -63,7 +63,7 @@ const pythUpdateAbi = parseAbi(['function updatePriceFeeds(bytes[] updateData) p
 function checkRestored(value: unknown): PerpsState {
   const parsed = parsePerpsState(value)
   if ('error' in parsed)
-    throw new UsageError(
+    throw new CorruptStateError(
       `the saved perps mirror does not match its schema at ${parsed.error} (corrupt snapshot or dataset)`,
     )
   return parsed.state

@@ -2,7 +2,7 @@
  * The daemon end to end on the real devnet: a pending price shock liquidated exactly as predicted,
  * backruns in the oracle's block, WebSocket cuts, a reorg, and a restart from the snapshot.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { type Address, parseUnits } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -211,6 +211,22 @@ describe('undertow daemon', () => {
     cleanups.push(() => rebuilt.stop(1_000))
     expect(rebuilt.startedFrom).toBe('backfill')
     expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: [] })
+
+    // Valid JSON and header, a damaged state inside (an account's eMode not a number): the daemon's
+    // own cache is broken, not the user's input, so it rebuilds rather than refusing to start.
+    await resumed.stop(5_000)
+    await rebuilt.stop(1_000)
+    const good = readFileSync(snapshotPath(run.dataDir), 'utf8')
+    expect(good).toContain('"eMode":0')
+    writeFileSync(snapshotPath(run.dataDir), good.replace('"eMode":0', '"eMode":"zero"'))
+    const fromDamaged = await startDaemon(
+      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}, registry),
+      {},
+      quiet(),
+    )
+    cleanups.push(() => fromDamaged.stop(1_000))
+    expect(fromDamaged.startedFrom).toBe('backfill')
+    expect(await fromDamaged.strategy.verify()).toMatchObject({ mismatches: [] })
   })
 
   it('cancels a backrun already sent when a later pending update makes the account healthy again', async () => {
