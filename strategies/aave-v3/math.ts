@@ -47,6 +47,28 @@ export function normalizedDebt(reserve: ReserveState, now: bigint, rules: AaveRu
   )
 }
 
+/** A reserve's normalized income at the view's time (undefined for an unused id), computed once. */
+export function incomeOf(view: MarketView, id: number): bigint | undefined {
+  const cached = view.income[id]
+  if (cached !== undefined) return cached
+  const reserve = view.reserves[id]
+  if (!reserve) return undefined
+  const value = normalizedIncome(reserve, view.timestamp)
+  view.income[id] = value
+  return value
+}
+
+/** A reserve's normalized variable debt index at the view's time (undefined for an unused id), computed once. */
+export function debtIndexOf(view: MarketView, id: number): bigint | undefined {
+  const cached = view.debtIndex[id]
+  if (cached !== undefined) return cached
+  const reserve = view.reserves[id]
+  if (!reserve) return undefined
+  const value = normalizedDebt(reserve, view.timestamp, view.rules)
+  view.debtIndex[id] = value
+  return value
+}
+
 /** An eMode category as the math reads it: numbers as bigint, membership as reserve-id bitmaps. */
 export interface ViewEMode {
   id: number
@@ -66,6 +88,9 @@ export interface MarketView {
   timestamp: bigint
   /** Indexed by reserve id; undefined where the id is unused. */
   reserves: (ReserveState | undefined)[]
+  /** Normalized income and debt index at `timestamp`, filled on first use: read them through
+   * `incomeOf` / `debtIndexOf` (a plan of a few accounts touches few reserves, and a block's replay
+   * makes a view per block). */
   income: bigint[]
   debtIndex: bigint[]
   /** 10^decimals of each reserve. */
@@ -96,8 +121,6 @@ export function createMarketView(
   for (const reserve of market.reserves.values()) {
     unit[reserve.id] = 10n ** BigInt(reserve.decimals)
     reserves[reserve.id] = reserve
-    income[reserve.id] = normalizedIncome(reserve, timestamp)
-    debtIndex[reserve.id] = normalizedDebt(reserve, timestamp, rules)
     price[reserve.id] = market.prices.get(reserve.asset.toLowerCase()) ?? 0n
   }
   const eModes = new Map<number, ViewEMode>()
@@ -162,12 +185,12 @@ export function stableDebtBalance(position: AccountPosition, id: number, now: bi
 
 export function variableDebtBalance(view: MarketView, position: AccountPosition, id: number): bigint {
   const scaled = position.scaledDebt[id] ?? 0n
-  return scaled === 0n ? 0n : view.rules.rounding.debt(scaled, view.debtIndex[id] ?? RAY)
+  return scaled === 0n ? 0n : view.rules.rounding.debt(scaled, debtIndexOf(view, id) ?? RAY)
 }
 
 export function collateralBalance(view: MarketView, position: AccountPosition, id: number): bigint {
   const scaled = position.scaledCollateral[id] ?? 0n
-  return scaled === 0n ? 0n : view.rules.rounding.collateral(scaled, view.income[id] ?? RAY)
+  return scaled === 0n ? 0n : view.rules.rounding.collateral(scaled, incomeOf(view, id) ?? RAY)
 }
 
 /** The reserve's debt the Pool liquidates: variable plus (v3.0) stable. */

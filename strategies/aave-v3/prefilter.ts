@@ -6,7 +6,7 @@
  * rounding at most a base unit or two per value, far inside the margin for any account worth
  * liquidating.
  */
-import type { MarketView } from './math.js'
+import { debtIndexOf, incomeOf, type MarketView } from './math.js'
 import type { AccountPosition } from './state.js'
 
 /** Health above 1.0001 (estimated) is not evaluated exactly. */
@@ -64,10 +64,10 @@ export function floatView(view: MarketView): FloatView {
     collateral[id] =
       ((counts[id] as number) *
         perUnit *
-        Number(view.income[id] ?? 0n) *
+        Number(incomeOf(view, id) ?? 0n) *
         ltBelow(reserve.liquidationThreshold)) /
       1e4
-    debt[id] = perUnit * Number(view.debtIndex[id] ?? 0n)
+    debt[id] = perUnit * Number(debtIndexOf(view, id) ?? 0n)
     const tokenUnit = Number(view.price[id] ?? 0n) / Number(view.unit[id] ?? 1n)
     collateralSlack[id] =
       ((counts[id] as number) * (tokenUnit + 1) * Number(reserve.liquidationThreshold)) / 1e4
@@ -87,8 +87,8 @@ export function floatView(view: MarketView): FloatView {
       // v3.0: a category's price source prices its members, collateral and debt alike.
       const price = inCategory && e.sourcePrice !== 0n ? e.sourcePrice : (view.price[r] ?? 0n)
       const perUnit = Number(price) / Number(view.unit[r] ?? 1n) / 1e27
-      c[r] = ((counts[r] as number) * perUnit * Number(view.income[r] ?? 0n) * ltBelow(lt)) / 1e4
-      d[r] = perUnit * Number(view.debtIndex[r] ?? 0n)
+      c[r] = ((counts[r] as number) * perUnit * Number(incomeOf(view, r) ?? 0n) * ltBelow(lt)) / 1e4
+      d[r] = perUnit * Number(debtIndexOf(view, r) ?? 0n)
       const tokenUnit = Number(price) / Number(view.unit[r] ?? 1n)
       cs[r] = ((counts[r] as number) * (tokenUnit + 1) * Number(lt)) / 1e4
       ds[r] = tokenUnit + 1
