@@ -164,6 +164,11 @@ export function planLiquidations(
   // Probes value what the simulation moved at the prices planned with, even after the mirror moves on.
   const plannedPrices = new Map(prices)
   const evaluated = subset.onEvaluated
+  const symbol = (asset: Address) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
+  const now = params.now ?? (() => performance.timeOrigin + performance.now())
+  const backrun = predicted
+    ? { dependsOn: predicted.tx, predictedPrices: predicted.prices, precededBy: predicted.preceding ?? [] }
+    : {}
   // Clearly healthy accounts are skipped on a float estimate; whoever wants their exact health
   // (the block planner schedules by it) evaluates every candidate.
   const estimated = subset.onEstimated
@@ -204,43 +209,48 @@ export function planLiquidations(
     }
     const account = key as Address
     evaluated?.(key, data.healthFactor, true)
-    const net = best.bonusBase - gasCostBase
-    const symbol = (asset: Address) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
+    const { collateralAsset, debtAsset, callDebtToCover } = best
+    // What only a sent or reported opportunity needs (calldata, probes, the USD figure) is made on
+    // first read: a tick at scale ranks thousands and sends a few.
+    let calldata: Hex | undefined
+    let probes: ProfitProbe[] | undefined
     out.push({
       key,
       account,
       strategy: STRATEGY_NAME,
       profitBase: best.bonusBase,
-      netProfitBase: net,
-      netProfitUsd: formatUnits(net, 8),
+      netProfitBase: best.bonusBase - gasCostBase,
+      get netProfitUsd() {
+        return formatUnits(this.netProfitBase, 8)
+      },
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: {
         to: market.pool,
-        data: liquidationCallData(best.collateralAsset, best.debtAsset, account, best.callDebtToCover),
+        get data() {
+          calldata ??= liquidationCallData(collateralAsset, debtAsset, account, callDebtToCover)
+          return calldata
+        },
         value: 0n,
       },
-      probes: balanceProbes(market, plannedPrices, [best.collateralAsset, best.debtAsset]),
+      get probes() {
+        probes ??= balanceProbes(market, plannedPrices, [collateralAsset, debtAsset])
+        return probes
+      },
       probesAt: (later, at) =>
-        balanceProbes(market, pricesAt(market, at, later), [best.collateralAsset, best.debtAsset]),
+        balanceProbes(market, pricesAt(market, at, later), [collateralAsset, debtAsset]),
       details: {
-        collateralAsset: best.collateralAsset,
-        debtAsset: best.debtAsset,
-        collateralSymbol: symbol(best.collateralAsset),
-        debtSymbol: symbol(best.debtAsset),
+        collateralAsset,
+        debtAsset,
+        collateralSymbol: symbol(collateralAsset),
+        debtSymbol: symbol(debtAsset),
         debtToCover: best.debtToCover,
         collateralReceived: best.collateralReceived,
-        callDebtToCover: best.callDebtToCover,
+        callDebtToCover,
       },
-      ...(predicted
-        ? {
-            dependsOn: predicted.tx,
-            predictedPrices: predicted.prices,
-            precededBy: predicted.preceding ?? [],
-          }
-        : {}),
+      ...backrun,
       atTimestamp: timestamp,
       blockNumber: market.block.number,
-      detectedAt: (params.now ?? (() => performance.timeOrigin + performance.now()))(),
+      detectedAt: now(),
     })
   }
   return out.sort(byNetProfit)
