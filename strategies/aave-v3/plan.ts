@@ -45,8 +45,11 @@ export function valueAt(
   return reserve ? (amount * (prices.get(key) ?? 0n)) / 10n ** BigInt(reserve.decimals) : 0n
 }
 
+/** An account to evaluate, and its slot in the float balances when the walk knows it. */
+type Candidate = [key: string, position: AccountPosition, slot?: number]
+
 /** The accounts' positions, lazily (a tick walks tens of thousands: no intermediate arrays). */
-function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<[string, AccountPosition]> {
+function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<Candidate> {
   for (const key of keys) {
     const p = market.accounts.get(key)
     if (p) yield [key, p]
@@ -56,25 +59,44 @@ function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<[
 /**
  * The index's candidates that the moved assets reach (its superset also holds accounts only an
  * adapter's drift moved): the same accounts, and so the same plan, as walking the exposure index.
+ * Exposure is read from the float copies' configuration bitmaps (kept in step with the positions),
+ * so an account the move does not reach costs no map lookup and no bigint arithmetic.
  */
 function* exposedAmong(
   market: MarketState,
   moved: ReadonlySet<string>,
   slots: readonly number[],
   floats: FloatBalances,
-): Iterable<[string, AccountPosition]> {
+): Iterable<Candidate> {
+  const ids: number[] = []
   let mask = 0n
   for (const asset of moved) {
     const reserve = market.reserves.get(asset)
-    if (reserve) mask |= 3n << BigInt(2 * reserve.id)
+    if (!reserve) continue
+    ids.push(reserve.id)
+    mask |= 3n << BigInt(2 * reserve.id)
   }
+  const units = ids.map((id) => 4 ** id)
   const categories = new Set<number>()
   for (const category of market.eModes.values())
     if (moved.has(category.priceSource)) categories.add(category.id)
   for (const slot of slots) {
+    const config = floats.config[slot] as number
+    if (Number.isNaN(config)) {
+      // Over 26 reserves the bitmap is no exact float: the position's own bigint decides.
+      const key = floats.keys[slot] as string
+      const position = market.accounts.get(key)
+      if (position && ((position.config & mask) !== 0n || categories.has(position.eMode)))
+        yield [key, position, slot]
+      continue
+    }
+    let exposed = categories.has(floats.eMode[slot] as number)
+    for (let i = 0; !exposed && i < units.length; i++)
+      exposed = Math.floor(config / (units[i] as number)) % 4 !== 0
+    if (!exposed) continue
     const key = floats.keys[slot] as string
     const position = market.accounts.get(key)
-    if (position && ((position.config & mask) !== 0n || categories.has(position.eMode))) yield [key, position]
+    if (position) yield [key, position, slot]
   }
 }
 
@@ -143,7 +165,7 @@ export function planLiquidations(
   const { timestamp, predicted, gasPriceWei } = params
   // Adapter prices at the planned block's time, and pending answers carried through their adapters.
   const prices = pricesAt(market, timestamp, predicted?.prices)
-  let candidates: Iterable<[string, AccountPosition]> = market.accounts
+  let candidates: Iterable<Candidate> = market.accounts
   if (subset.only) {
     candidates = withPositions(market, subset.only)
   } else if (predicted && exposure) {
@@ -173,10 +195,13 @@ export function planLiquidations(
   // (the block planner schedules by it) evaluates every candidate.
   const estimated = subset.onEstimated
   const fv = subset.exact || (evaluated && !estimated) ? undefined : floatView(view)
-  for (const [key, position] of candidates) {
+  for (const [key, position, slot] of candidates) {
     if (position.config === 0n) continue
     if (fv) {
-      const estimate = subset.floats?.estimate(fv, key) ?? healthEstimate(fv, position)
+      const floats = subset.floats
+      const estimate =
+        (floats && (slot !== undefined ? floats.estimateAt(fv, slot) : floats.estimate(fv, key))) ??
+        healthEstimate(fv, position)
       if (estimate > SAFETY) {
         estimated?.(key, estimate)
         continue

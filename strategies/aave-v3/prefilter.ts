@@ -188,6 +188,8 @@ export class FloatBalances {
   collateral: Float64Array
   debt: Float64Array
   eMode: Int32Array
+  /** Slot → the configuration bitmap as a float (exact up to 26 reserves; NaN beyond). */
+  config: Float64Array
   /** Accounts only the exact math may judge (stable debt). */
   exactOnly: Uint8Array
   private capacity: number
@@ -196,6 +198,7 @@ export class FloatBalances {
     this.collateral = new Float64Array(this.capacity * reserves)
     this.debt = new Float64Array(this.capacity * reserves)
     this.eMode = new Int32Array(this.capacity)
+    this.config = new Float64Array(this.capacity)
     this.exactOnly = new Uint8Array(this.capacity)
   }
 
@@ -209,6 +212,7 @@ export class FloatBalances {
     this.collateral = grow(this.collateral, this.capacity * this.reserves)
     this.debt = grow(this.debt, this.capacity * this.reserves)
     this.eMode = grow(this.eMode, this.capacity)
+    this.config = grow(this.config, this.capacity)
     this.exactOnly = grow(this.exactOnly, this.capacity)
   }
 
@@ -234,6 +238,7 @@ export class FloatBalances {
       this.debt[base + id] = d ? Number(d) : 0
     }
     this.eMode[slot] = position?.eMode ?? 0
+    this.config[slot] = small ?? Number.NaN
     this.exactOnly[slot] = position?.stable && position.stable.size > 0 ? 1 : 0
   }
 
@@ -249,7 +254,11 @@ export class FloatBalances {
   /** The estimated health factor of a recorded account (undefined: not recorded). */
   estimate(fv: FloatView, key: string): number | undefined {
     const slot = this.slots.get(key)
-    if (slot === undefined) return undefined
+    return slot === undefined ? undefined : this.estimateAt(fv, slot)
+  }
+
+  /** `estimate` by slot (a walk of the trigger index has it: no lookup by key). */
+  estimateAt(fv: FloatView, slot: number): number {
     if (this.exactOnly[slot] === 1) return Number.NEGATIVE_INFINITY
     let collateralRate = fv.collateral
     let debtRate = fv.debt
