@@ -200,10 +200,11 @@ export function createBlockPlanner(): BlockPlanner {
         liquidatable.delete(key)
         scheduleAt(key, estimate / SAFETY, params.timestamp)
       }
-      // Candidates that no longer have a position (repaid, gone) leave the set too.
+      // Candidates that no longer have a position (repaid, gone) leave the set too: the plan passes
+      // over them silently, every other candidate it either planned or reported healthy (removed
+      // above), so a candidate still in the set and not planned is one of them.
       if (candidates)
-        for (const key of candidates)
-          if (!plannedKeys.has(key) && !market.accounts.get(key)?.config) liquidatable.delete(key)
+        for (const key of candidates) if (!plannedKeys.has(key)) liquidatable.delete(key)
       return [...liquidatable.values()].sort(byNetProfit)
     },
   }
