@@ -21,54 +21,65 @@ const SECONDS_PER_YEAR = 365 * 24 * 3600
 /** The floor of the rate cap: 100% a year. */
 const MIN_RATE_CAP = 1.0 / SECONDS_PER_YEAR
 
-/** A binary min-heap of (due time, account). */
+/**
+ * A binary min-heap of (due time, account): times in whole seconds as numbers (exact: timestamps
+ * are far below 2^53), in parallel arrays, so a whole-market plan scheduling every account makes
+ * no object per entry and compares no bigints.
+ */
 class DueHeap {
-  private items: { at: bigint; key: string }[] = []
+  private at: number[] = []
+  private keys: string[] = []
   get size() {
-    return this.items.length
+    return this.at.length
   }
-  push(at: bigint, key: string) {
-    const items = this.items
-    items.push({ at, key })
-    let i = items.length - 1
+  push(at: number, key: string) {
+    const times = this.at
+    const keys = this.keys
+    let i = times.length
+    times.push(at)
+    keys.push(key)
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if ((items[parent] as { at: bigint }).at <= (items[i] as { at: bigint }).at) break
-      ;[items[parent], items[i]] = [
-        items[i] as { at: bigint; key: string },
-        items[parent] as { at: bigint; key: string },
-      ]
+      if ((times[parent] as number) <= at) break
+      times[i] = times[parent] as number
+      keys[i] = keys[parent] as string
       i = parent
     }
+    times[i] = at
+    keys[i] = key
   }
-  peek() {
-    return this.items[0]
+  /** The earliest entry's time (undefined when empty). */
+  peekAt(): number | undefined {
+    return this.at[0]
   }
-  pop() {
-    const items = this.items
-    const top = items[0]
-    const last = items.pop()
-    if (items.length > 0 && last) {
-      items[0] = last
+  /** Removes the earliest entry; returns its key. */
+  pop(): string | undefined {
+    const times = this.at
+    const keys = this.keys
+    const top = keys[0]
+    const lastAt = times.pop()
+    const lastKey = keys.pop()
+    const n = times.length
+    if (n > 0 && lastAt !== undefined && lastKey !== undefined) {
       let i = 0
       for (;;) {
         const l = 2 * i + 1
+        if (l >= n) break
         const r = l + 1
-        let m = i
-        if (l < items.length && (items[l] as { at: bigint }).at < (items[m] as { at: bigint }).at) m = l
-        if (r < items.length && (items[r] as { at: bigint }).at < (items[m] as { at: bigint }).at) m = r
-        if (m === i) break
-        ;[items[m], items[i]] = [
-          items[i] as { at: bigint; key: string },
-          items[m] as { at: bigint; key: string },
-        ]
+        const m = r < n && (times[r] as number) < (times[l] as number) ? r : l
+        if ((times[m] as number) >= lastAt) break
+        times[i] = times[m] as number
+        keys[i] = keys[m] as string
         i = m
       }
+      times[i] = lastAt
+      keys[i] = lastKey
     }
     return top
   }
   clear() {
-    this.items = []
+    this.at = []
+    this.keys = []
   }
 }
 
@@ -102,8 +113,8 @@ export function createBlockPlanner(): BlockPlanner {
   const dirty = new Set<string>()
   const liquidatable = new Map<string, AaveOpportunity>()
   const due = new DueHeap()
-  /** The latest scheduled time per account: older heap entries for it are stale. */
-  const dueAt = new Map<string, bigint>()
+  /** The latest scheduled time per account (seconds): older heap entries for it are stale. */
+  const dueAt = new Map<string, number>()
   let rateCap = MIN_RATE_CAP
   let lastEvaluated = 0
 
@@ -123,7 +134,7 @@ export function createBlockPlanner(): BlockPlanner {
     // Below 1 but not liquidatable (a grace period, dust): every block. The float only delays an
     // exact evaluation, conservatively (a second early, never late).
     const seconds = h <= 1 ? 0 : Math.floor(Math.log(h) / rateCap) - 1
-    const at = now + BigInt(Math.max(0, seconds))
+    const at = Number(now) + Math.max(0, seconds)
     dueAt.set(key, at)
     due.push(at, key)
   }
@@ -153,35 +164,41 @@ export function createBlockPlanner(): BlockPlanner {
       } else {
         candidates = new Set(dirty)
         for (const key of liquidatable.keys()) candidates.add(key)
-        for (let top = due.peek(); top && top.at <= params.timestamp; top = due.peek()) {
-          due.pop()
-          if (dueAt.get(top.key) === top.at) {
-            dueAt.delete(top.key)
-            candidates.add(top.key)
+        const now = Number(params.timestamp)
+        for (let at = due.peekAt(); at !== undefined && at <= now; at = due.peekAt()) {
+          const key = due.pop() as string
+          if (dueAt.get(key) === at) {
+            dueAt.delete(key)
+            candidates.add(key)
           }
         }
       }
       all = false
       dirty.clear()
       lastEvaluated = candidates?.size ?? market.accounts.size
-      const evaluatedKeys = candidates ?? market.accounts.keys()
-      const healthy: [string, bigint][] = []
-      // A whole-market plan (start, reload, rollback) judges clearly healthy accounts by the float
+      const now = params.timestamp
+      // Healthy accounts are scheduled as the plan reports them (no list of them in between); a
+      // whole-market plan (start, reload, rollback) judges clearly healthy accounts by the float
       // estimate and schedules them by it, less the prefilter's margin: never later than exact.
-      const estimatedHealthy: [string, number][] = []
       const planned = planLiquidations(
         market,
         undefined,
         { ...params, predicted: undefined },
         {
-          only: evaluatedKeys,
+          // A whole-market plan walks the account map's entries (no lookup per key).
+          ...(candidates ? { only: candidates } : {}),
           onEvaluated: (key, healthFactor, yielded) => {
-            if (!yielded) healthy.push([key, healthFactor])
+            if (yielded) return
+            liquidatable.delete(key)
+            schedule(key, healthFactor, now)
           },
           ...(candidates === undefined && floats
             ? {
                 floats,
-                onEstimated: (key: string, estimate: number) => estimatedHealthy.push([key, estimate]),
+                onEstimated: (key: string, estimate: number) => {
+                  liquidatable.delete(key)
+                  scheduleAt(key, estimate / SAFETY, now)
+                },
               }
             : {}),
         },
@@ -192,19 +209,10 @@ export function createBlockPlanner(): BlockPlanner {
         plannedKeys.add(o.key)
         dueAt.delete(o.key)
       }
-      for (const [key, healthFactor] of healthy) {
-        liquidatable.delete(key)
-        schedule(key, healthFactor, params.timestamp)
-      }
-      for (const [key, estimate] of estimatedHealthy) {
-        liquidatable.delete(key)
-        scheduleAt(key, estimate / SAFETY, params.timestamp)
-      }
       // Candidates that no longer have a position (repaid, gone) leave the set too: the plan passes
       // over them silently, every other candidate it either planned or reported healthy (removed
       // above), so a candidate still in the set and not planned is one of them.
-      if (candidates)
-        for (const key of candidates) if (!plannedKeys.has(key)) liquidatable.delete(key)
+      if (candidates) for (const key of candidates) if (!plannedKeys.has(key)) liquidatable.delete(key)
       return [...liquidatable.values()].sort(byNetProfit)
     },
   }
