@@ -202,15 +202,20 @@ describe('undertow daemon', () => {
     expect(resumed.startedFrom).toBe('snapshot')
     expect(await resumed.strategy.verify()).toMatchObject({ mismatches: [] })
 
+    /** A dry-run daemon over the data dir: it must rebuild from logs, not refuse to start. */
+    const startsFromBackfill = async () => {
+      const daemon = await startDaemon(
+        parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}, registry),
+        {},
+        quiet(),
+      )
+      cleanups.push(() => daemon.stop(1_000))
+      expect(daemon.startedFrom).toBe('backfill')
+      expect(await daemon.strategy.verify()).toMatchObject({ mismatches: [] })
+      return daemon
+    }
     writeFileSync(snapshotPath(run.dataDir), '{"meta": {"format": 1, "blockNumber": "1"')
-    const rebuilt = await startDaemon(
-      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}, registry),
-      {},
-      quiet(),
-    )
-    cleanups.push(() => rebuilt.stop(1_000))
-    expect(rebuilt.startedFrom).toBe('backfill')
-    expect(await rebuilt.strategy.verify()).toMatchObject({ mismatches: [] })
+    const rebuilt = await startsFromBackfill()
 
     // Valid JSON and header, a damaged state inside (an account's eMode not a number): the daemon's
     // own cache is broken, not the user's input, so it rebuilds rather than refusing to start.
@@ -219,14 +224,7 @@ describe('undertow daemon', () => {
     const good = readFileSync(snapshotPath(run.dataDir), 'utf8')
     expect(good).toContain('"eMode":0')
     writeFileSync(snapshotPath(run.dataDir), good.replace('"eMode":0', '"eMode":"zero"'))
-    const fromDamaged = await startDaemon(
-      parseConfig({ devnet: run.devnetFile, dataDir: run.dataDir, dryRun: true }, {}, registry),
-      {},
-      quiet(),
-    )
-    cleanups.push(() => fromDamaged.stop(1_000))
-    expect(fromDamaged.startedFrom).toBe('backfill')
-    expect(await fromDamaged.strategy.verify()).toMatchObject({ mismatches: [] })
+    await startsFromBackfill()
   })
 
   it('cancels a backrun already sent when a later pending update makes the account healthy again', async () => {
