@@ -80,9 +80,9 @@ export interface Executor {
   /**
    * Values every in-flight backrun's simulated deltas again at the prices of a later pending
    * update (and the earlier ones) and cancels each that no longer clears its cost and the minimum
-   * profit: it lands before that update, at the old prices. Returns the keys cancelled.
+   * profit: it lands before that update, at the old prices.
    */
-  repriceBackruns(predicted: ReadonlyMap<string, bigint>, timestamp: bigint, reason: string): string[]
+  repriceBackruns(predicted: ReadonlyMap<string, bigint>, timestamp: bigint, reason: string): void
   readonly records: ExecutionRecord[]
   /** Pending oracle transaction received → signed backrun sent, per submission (ms). */
   readonly tickToTrade: { oracleTx: Hex; ms: number }[]
@@ -516,7 +516,6 @@ export function createExecutor(deps: ExecutorDeps): Executor {
     },
 
     repriceBackruns(predicted, timestamp, reason) {
-      const cancelled: string[] = []
       const nativePrice = strategy.nativePriceBase()
       for (const [key, entry] of inFlight) {
         const opp = entry.opportunity
@@ -532,10 +531,8 @@ export function createExecutor(deps: ExecutorDeps): Executor {
           { account: opp.account, key, netBase: netBase.toString() },
           'backrun repriced below min profit',
         )
-        cancelled.push(key)
         void requestCancel(entry, reason)
       }
-      return cancelled
     },
 
     async prepare() {

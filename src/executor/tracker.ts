@@ -78,8 +78,6 @@ export interface TrackerDeps {
   now: () => number
   replaceAfterBlocks: number
   maxFeePerGasWei: bigint
-  /** How many records to keep (default MAX_RECORDS). */
-  maxRecords?: number
   /** Sends a replacement at the same nonce; returns its hash. */
   resend(entry: InFlight, bid: GasBid): Promise<Hex>
   /** Signs the same transaction at the same nonce with another bid (a private lane resends it). */
@@ -193,7 +191,7 @@ export function createTracker(deps: TrackerDeps): Tracker {
             includedAt: deps.now(),
             predicted: entry.opportunity.dependsOn !== undefined,
           },
-          deps.maxRecords ?? MAX_RECORDS,
+          MAX_RECORDS,
         )
       }
       log.info(

@@ -57,8 +57,9 @@ export function createWalletPool(wallets: readonly Executor[]): Executor {
       return false
     },
 
-    repriceBackruns: (predicted, timestamp, reason) =>
-      wallets.flatMap((w) => w.repriceBackruns(predicted, timestamp, reason)),
+    repriceBackruns(predicted, timestamp, reason) {
+      for (const wallet of wallets) wallet.repriceBackruns(predicted, timestamp, reason)
+    },
 
     async prepare() {
       // Each wallet's approvals are its own transactions on its own nonces: all at once.

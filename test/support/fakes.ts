@@ -107,7 +107,7 @@ export function fakeExecutor(options: { backruns?: string[]; gate?: Promise<void
     isBusy: () => false,
     inFlightCount: () => 0,
     inFlightBackruns: () => options.backruns ?? [],
-    repriceBackruns: () => [],
+    repriceBackruns: () => undefined,
     async cancel(key) {
       cancelled.push(key)
       return true

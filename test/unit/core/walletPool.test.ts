@@ -35,7 +35,7 @@ function wallet(name: string) {
     isBusy: (key) => claimed.has(key),
     inFlightCount: () => 0,
     inFlightBackruns: () => [...claimed],
-    repriceBackruns: () => [],
+    repriceBackruns: () => undefined,
     async cancel(key) {
       cancels.push(key)
       return true
