@@ -1,7 +1,8 @@
 /** Mirror re-evaluation after one price change: full rescan vs. only the exposed accounts. */
 
-import { buildExposureIndex, exposedAccounts } from '../strategies/aave-v3/exposure.js'
+import { exposedAccounts } from '../strategies/aave-v3/exposure.js'
 import { createMarketView, userAccountData } from '../strategies/aave-v3/math.js'
+import { FloatBalances } from '../strategies/aave-v3/prefilter.js'
 import type { MarketState } from '../strategies/aave-v3/state.js'
 import { record } from './figures.js'
 import { syntheticMarket } from './syntheticMarket.js'
@@ -22,7 +23,8 @@ function fullRescan(market: MarketState): number {
 
 export function benchMirror(accounts = 100_000, rounds = 7): string[] {
   const market = syntheticMarket(accounts)
-  const index = buildExposureIndex(market)
+  const floats = new FloatBalances(market.reserves.size)
+  for (const [key, position] of market.accounts) floats.set(key, position)
   const wbtc = [...market.reserves.entries()].find(([, r]) => r.symbol === 'WBTC')?.[0] as string
   const full: number[] = []
   const incremental: number[] = []
@@ -37,8 +39,8 @@ export function benchMirror(accounts = 100_000, rounds = 7): string[] {
 
     start = performance.now()
     const view = createMarketView(market, market.block.timestamp)
-    const exposed = exposedAccounts(market, index, [wbtc])
-    exposedCount = exposed.size
+    const exposed = exposedAccounts(market, floats, [wbtc])
+    exposedCount = exposed.length
     underwaterIncremental = 0
     for (const key of exposed) {
       const position = market.accounts.get(key)

@@ -182,7 +182,6 @@ export function createBlockPlanner(): BlockPlanner {
       // estimate and schedules them by it, less the prefilter's margin: never later than exact.
       const planned = planLiquidations(
         market,
-        undefined,
         { ...params, predicted: undefined },
         {
           // A whole-market plan walks the account map's entries (no lookup per key).

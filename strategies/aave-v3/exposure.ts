@@ -1,81 +1,55 @@
 /**
- * Which accounts a price move can affect: those using the moved reserve as collateral or debt, and
- * those in an eMode category whose price source moved. Maintained incrementally from touched accounts.
+ * Which accounts a price move or a reserve's new configuration can affect: those holding the reserve
+ * (a collateral or a debt balance) and, v3.0, the members of an eMode category that the moved asset
+ * prices. Read from the float balances, which the strategy keeps in step with every position: one
+ * scan of typed arrays, and no per-account index to build at start (it was a quarter of a restart
+ * from 100k accounts) or to keep up on every change.
+ *
+ * A configuration bit without a balance is not exposure: a zero balance is worth zero at any price
+ * and weighs nothing in the average threshold, so its reserve's price or parameters cannot move the
+ * account's health or its liquidation.
  */
-import type { AccountPosition, MarketState } from './state.js'
+import type { FloatBalances } from './prefilter.js'
+import type { MarketState } from './state.js'
 
-export interface ExposureIndex {
-  /** Reserve id → lowercase accounts with the collateral or borrowing bit set for it. */
-  byReserve: Map<number, Set<string>>
-  /** eMode category → its members. */
-  byEMode: Map<number, Set<string>>
-  /** Where each account is indexed now, so updates remove stale entries. */
-  memberships: Map<string, { reserves: number[]; eMode: number }>
+/** What a move reaches: reserve ids held, and (v3.0) eMode categories priced by a moved asset. */
+export interface Reach {
+  ids: number[]
+  categories: number[]
 }
 
-export function createExposureIndex(): ExposureIndex {
-  return { byReserve: new Map(), byEMode: new Map(), memberships: new Map() }
+/** The reserves and categories the prices of `movedAssets` (lowercase) reach. */
+export function reachOf(market: MarketState, movedAssets: Iterable<string>): Reach {
+  const ids: number[] = []
+  const categories: number[] = []
+  for (const asset of movedAssets) {
+    const reserve = market.reserves.get(asset)
+    if (reserve) ids.push(reserve.id)
+    for (const category of market.eModes.values())
+      if (category.priceSource === asset) categories.push(category.id)
+  }
+  return { ids, categories }
 }
 
-export function indexAccount(index: ExposureIndex, key: string, position: AccountPosition | undefined): void {
-  const previous = index.memberships.get(key)
-  if (previous) {
-    for (const id of previous.reserves) index.byReserve.get(id)?.delete(key)
-    if (previous.eMode !== 0) index.byEMode.get(previous.eMode)?.delete(key)
-  }
-  if (!position || position.config === 0n) {
-    index.memberships.delete(key)
-    return
-  }
-  const reserves = reservesIn(position.config)
-  for (const id of reserves) {
-    let set = index.byReserve.get(id)
-    if (!set) {
-      set = new Set<string>()
-      index.byReserve.set(id, set)
-    }
-    set.add(key)
-  }
-  if (position.eMode !== 0) {
-    const set = index.byEMode.get(position.eMode) ?? new Set<string>()
-    index.byEMode.set(position.eMode, set)
-    set.add(key)
-  }
-  index.memberships.set(key, { reserves, eMode: position.eMode })
-}
-
-/** Reserve ids with the collateral or borrowing bit set (number arithmetic while the bitmap fits). */
-export function reservesIn(config: bigint): number[] {
-  const out: number[] = []
-  if (config < 2n ** 52n) {
-    let bits = Number(config)
-    for (let id = 0; bits > 0; id++, bits = Math.floor(bits / 4)) if (bits % 4 !== 0) out.push(id)
-    return out
-  }
-  for (let id = 0; config !== 0n; id++, config >>= 2n) if ((config & 3n) !== 0n) out.push(id)
-  return out
-}
-
-export function buildExposureIndex(market: MarketState): ExposureIndex {
-  const index = createExposureIndex()
-  for (const [key, position] of market.accounts) indexAccount(index, key, position)
-  return index
+/** Slots of the accounts the prices of `movedAssets` reach. */
+export function exposedSlots(
+  market: MarketState,
+  floats: FloatBalances,
+  movedAssets: Iterable<string>,
+): number[] {
+  return floats.slotsReached(reachOf(market, movedAssets))
 }
 
 /** Accounts whose health can change when the prices of `movedAssets` (lowercase) change. */
 export function exposedAccounts(
   market: MarketState,
-  index: ExposureIndex,
+  floats: FloatBalances,
   movedAssets: Iterable<string>,
-): Set<string> {
-  const out = new Set<string>()
-  for (const asset of movedAssets) {
-    const reserve = market.reserves.get(asset)
-    if (reserve) for (const key of index.byReserve.get(reserve.id) ?? []) out.add(key)
-    for (const category of market.eModes.values()) {
-      if (category.priceSource !== asset) continue
-      for (const key of index.byEMode.get(category.id) ?? []) out.add(key)
-    }
-  }
-  return out
+): string[] {
+  return exposedSlots(market, floats, movedAssets).map((slot) => floats.keys[slot] as string)
+}
+
+/** Accounts holding any of the reserves `ids` (their parameters changed). */
+export function holdersOf(floats: FloatBalances, ids: readonly number[]): string[] {
+  return floats.slotsReached({ ids: [...ids], categories: [] }).map((slot) => floats.keys[slot] as string)
 }

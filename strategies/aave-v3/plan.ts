@@ -6,7 +6,7 @@
 import { type Address, encodeFunctionData, formatUnits, getAbiItem, type Hex, toFunctionSelector } from 'viem'
 import type { Opportunity, PredictedPrice, ProfitProbe } from '../../src/types.js'
 import { erc20Abi, poolAbi } from './abi.js'
-import { type ExposureIndex, exposedAccounts } from './exposure.js'
+import { type Reach, reachOf } from './exposure.js'
 import { MAX_UINT256 } from './fixedPoint.js'
 import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
 import { type FloatBalances, floatView, healthEstimate, SAFETY } from './prefilter.js'
@@ -58,42 +58,25 @@ function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<C
 
 /**
  * The index's candidates that the moved assets reach (its superset also holds accounts only an
- * adapter's drift moved): the same accounts, and so the same plan, as walking the exposure index.
- * Exposure is read from the float copies' configuration bitmaps (kept in step with the positions),
- * so an account the move does not reach costs no map lookup and no bigint arithmetic.
+ * adapter's drift moved): the same accounts, and so the same plan, as walking every exposed slot.
  */
-function* exposedAmong(
+function* reachedAmong(
   market: MarketState,
-  moved: ReadonlySet<string>,
+  reach: Reach,
   slots: readonly number[],
   floats: FloatBalances,
 ): Iterable<Candidate> {
-  const ids: number[] = []
-  let mask = 0n
-  for (const asset of moved) {
-    const reserve = market.reserves.get(asset)
-    if (!reserve) continue
-    ids.push(reserve.id)
-    mask |= 3n << BigInt(2 * reserve.id)
-  }
-  const units = ids.map((id) => 4 ** id)
-  const categories = new Set<number>()
-  for (const category of market.eModes.values())
-    if (moved.has(category.priceSource)) categories.add(category.id)
   for (const slot of slots) {
-    const config = floats.config[slot] as number
-    if (Number.isNaN(config)) {
-      // Over 26 reserves the bitmap is no exact float: the position's own bigint decides.
-      const key = floats.keys[slot] as string
-      const position = market.accounts.get(key)
-      if (position && ((position.config & mask) !== 0n || categories.has(position.eMode)))
-        yield [key, position, slot]
-      continue
-    }
-    let exposed = categories.has(floats.eMode[slot] as number)
-    for (let i = 0; !exposed && i < units.length; i++)
-      exposed = Math.floor(config / (units[i] as number)) % 4 !== 0
-    if (!exposed) continue
+    if (!floats.reaches(slot, reach)) continue
+    const key = floats.keys[slot] as string
+    const position = market.accounts.get(key)
+    if (position) yield [key, position, slot]
+  }
+}
+
+/** Every account in `slots`, with its position. */
+function* atSlots(market: MarketState, slots: readonly number[], floats: FloatBalances): Iterable<Candidate> {
+  for (const slot of slots) {
     const key = floats.keys[slot] as string
     const position = market.accounts.get(key)
     if (position) yield [key, position, slot]
@@ -142,7 +125,6 @@ export interface PlanParams {
 
 export function planLiquidations(
   market: MarketState,
-  exposure: ExposureIndex | undefined,
   params: PlanParams,
   subset: {
     /** Evaluate only these accounts (the block planner's candidates). */
@@ -156,7 +138,10 @@ export function planLiquidations(
     onEstimated?: (key: string, estimate: number) => void
     /** Evaluate every candidate exactly, without the float prefilter (to test the prefilter). */
     exact?: boolean
-    /** Float copies of the balances, kept by the strategy: the prefilter then needs no bigint work. */
+    /**
+     * Float copies of the balances, kept by the strategy: the prefilter then needs no bigint work,
+     * and a pending update walks only the accounts its prices reach (without them: every account).
+     */
     floats?: FloatBalances | undefined
     /** For a pending update: walk only the accounts whose trigger the move can have crossed. */
     triggers?: TriggerIndex | undefined
@@ -168,16 +153,13 @@ export function planLiquidations(
   let candidates: Iterable<Candidate> = market.accounts
   if (subset.only) {
     candidates = withPositions(market, subset.only)
-  } else if (predicted && exposure) {
-    const moved = assetsMovedBy(market, predicted.prices.keys())
-    const slots =
-      subset.triggers && subset.floats
-        ? subset.triggers.candidates(pricesById(market, prices), Number(timestamp))
-        : undefined
-    candidates =
-      slots && subset.floats
-        ? exposedAmong(market, moved, slots, subset.floats)
-        : withPositions(market, exposedAccounts(market, exposure, moved))
+  } else if (predicted && subset.floats) {
+    const floats = subset.floats
+    const reach = reachOf(market, assetsMovedBy(market, predicted.prices.keys()))
+    const slots = subset.triggers?.candidates(pricesById(market, prices), Number(timestamp))
+    candidates = slots
+      ? reachedAmong(market, reach, slots, floats)
+      : atSlots(market, floats.slotsReached(reach), floats)
   }
   const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)

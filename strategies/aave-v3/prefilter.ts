@@ -6,6 +6,8 @@
  * rounding at most a base unit or two per value, far inside the margin for any account worth
  * liquidating.
  */
+
+import type { Reach } from './exposure.js'
 import { debtIndexOf, incomeOf, type MarketView } from './math.js'
 import type { AccountPosition } from './state.js'
 
@@ -188,8 +190,6 @@ export class FloatBalances {
   collateral: Float64Array
   debt: Float64Array
   eMode: Int32Array
-  /** Slot → the configuration bitmap as a float (exact up to 26 reserves; NaN beyond). */
-  config: Float64Array
   /** Accounts only the exact math may judge (stable debt). */
   exactOnly: Uint8Array
   private capacity: number
@@ -198,7 +198,6 @@ export class FloatBalances {
     this.collateral = new Float64Array(this.capacity * reserves)
     this.debt = new Float64Array(this.capacity * reserves)
     this.eMode = new Int32Array(this.capacity)
-    this.config = new Float64Array(this.capacity)
     this.exactOnly = new Uint8Array(this.capacity)
   }
 
@@ -212,7 +211,6 @@ export class FloatBalances {
     this.collateral = grow(this.collateral, this.capacity * this.reserves)
     this.debt = grow(this.debt, this.capacity * this.reserves)
     this.eMode = grow(this.eMode, this.capacity)
-    this.config = grow(this.config, this.capacity)
     this.exactOnly = grow(this.exactOnly, this.capacity)
   }
 
@@ -220,26 +218,71 @@ export class FloatBalances {
   set(key: string, position: AccountPosition | undefined): void {
     let slot = this.slots.get(key)
     if (slot === undefined) {
-      slot = this.slots.size
+      slot = this.keys.length
       if (slot >= this.capacity) this.grow()
       this.slots.set(key, slot)
       this.keys.push(key)
     }
-    const base = slot * this.reserves
-    const config = position?.config ?? 0n
-    // Up to 26 reserves the bitmap fits a float exactly: bit tests without bigint arithmetic.
-    const small = this.reserves <= 26 ? Number(config) : undefined
-    for (let id = 0; id < this.reserves; id++) {
-      const bits =
-        small !== undefined ? Math.floor(small / 4 ** id) % 4 : Number((config >> BigInt(2 * id)) & 3n)
-      const c = bits >= 2 ? position?.scaledCollateral[id] : undefined
-      const d = (bits & 1) === 1 ? position?.scaledDebt[id] : undefined
-      this.collateral[base + id] = c ? Number(c) : 0
-      this.debt[base + id] = d ? Number(d) : 0
+    const reserves = this.reserves
+    const base = slot * reserves
+    const collateral = this.collateral
+    const debt = this.debt
+    for (let id = 0; id < reserves; id++) {
+      collateral[base + id] = 0
+      debt[base + id] = 0
     }
     this.eMode[slot] = position?.eMode ?? 0
-    this.config[slot] = small ?? Number.NaN
     this.exactOnly[slot] = position?.stable && position.stable.size > 0 ? 1 : 0
+    if (!position) return
+    const scaledCollateral = position.scaledCollateral
+    const scaledDebt = position.scaledDebt
+    let config = position.config
+    // Two bits per reserve (borrowing, collateral), walked up to the highest set bit; in number
+    // arithmetic while the bitmap is an exact float (up to 26 reserves).
+    if (config < 2n ** 52n) {
+      let bits = Number(config)
+      for (let id = 0; bits > 0 && id < reserves; id++) {
+        const pair = bits % 4
+        bits = (bits - pair) / 4
+        if (pair >= 2) {
+          const c = scaledCollateral[id]
+          if (c) collateral[base + id] = Number(c)
+        }
+        if (pair % 2 === 1) {
+          const d = scaledDebt[id]
+          if (d) debt[base + id] = Number(d)
+        }
+      }
+      return
+    }
+    for (let id = 0; config !== 0n && id < reserves; id++, config >>= 2n) {
+      const pair = config & 3n
+      if (pair >= 2n) {
+        const c = scaledCollateral[id]
+        if (c) collateral[base + id] = Number(c)
+      }
+      if ((pair & 1n) === 1n) {
+        const d = scaledDebt[id]
+        if (d) debt[base + id] = Number(d)
+      }
+    }
+  }
+
+  /** Whether the account at `slot` holds one of `reach.ids` or is in one of `reach.categories`. */
+  reaches(slot: number, reach: Reach): boolean {
+    if (reach.categories.length > 0 && reach.categories.includes(this.eMode[slot] as number)) return true
+    const base = slot * this.reserves
+    for (const id of reach.ids)
+      if (this.collateral[base + id] !== 0 || this.debt[base + id] !== 0) return true
+    return false
+  }
+
+  /** Every slot `reach` reaches, in slot order. */
+  slotsReached(reach: Reach): number[] {
+    const out: number[] = []
+    if (reach.ids.length === 0 && reach.categories.length === 0) return out
+    for (let slot = 0; slot < this.keys.length; slot++) if (this.reaches(slot, reach)) out.push(slot)
+    return out
   }
 
   /** The slot of a recorded account (slots are never reused: a closed account keeps zero balances). */

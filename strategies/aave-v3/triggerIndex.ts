@@ -23,7 +23,7 @@
  * stable debt, a source that is not a reserve, a category the view does not know — sit in a watch
  * set that every tick includes.
  */
-import { type ExposureIndex, exposedAccounts } from './exposure.js'
+import { exposedSlots } from './exposure.js'
 import { createMarketView } from './math.js'
 import { type FloatBalances, type FloatView, floatView, SAFETY } from './prefilter.js'
 import { pricesAt } from './priceSources.js'
@@ -132,6 +132,11 @@ export class TriggerIndex {
   private refreshedAt = new Float64Array(0)
   private stamp = new Uint32Array(0)
   private generation = 0
+  /**
+   * Slots below this have entries; the rest are still to be computed by `buildSome` (an index is
+   * built a slice at a time between events, and answers "unknown" until it is complete).
+   */
+  private built = 0
   /** Sweep: the next slot to refresh, and when the current and the previous pass began. */
   private cursor = 0
   private passStartedAt: number
@@ -244,11 +249,30 @@ export class TriggerIndex {
     }
   }
 
+  /** Whether every slot has entries (a tick may rely on the index only then). */
+  get complete(): boolean {
+    return this.built >= this.floats.size
+  }
+
+  /**
+   * Computes the entries of up to `count` more slots; returns whether any remain. The build is the
+   * index's first pass: every entry it makes is at least as recent as the index's creation, which is
+   * what `trusted` measures age from. Slots a block refreshes meanwhile are simply refreshed again.
+   */
+  buildSome(fv: FloatView, count: number, now: number): boolean {
+    const end = Math.min(this.floats.size, this.built + count)
+    for (let slot = this.built; slot < end; slot++) this.refresh(fv, slot, now)
+    this.built = end
+    return !this.complete
+  }
+
   /**
    * Refreshes the next `count` slots of the sweep (every entry is refreshed at least once per pass,
-   * so none is older than the start of the previous pass).
+   * so none is older than the start of the previous pass). Nothing while the build is under way:
+   * the build is the first pass.
    */
   sweep(fv: FloatView, count: number, now: number): void {
+    if (!this.complete) return
     const size = this.floats.size
     if (count >= size) {
       // Everything is due (a long gap in chain time): one whole pass, trusted from now.
@@ -290,7 +314,7 @@ export class TriggerIndex {
    * prefilter's margin: a superset of every such account. Undefined when the index cannot say.
    */
   candidates(prices: readonly bigint[], at: number): number[] | undefined {
-    if (!this.trusted(at)) return undefined
+    if (!this.complete || !this.trusted(at)) return undefined
     const moved: [number, number][] = []
     let spread = 0
     for (let r = 0; r < this.lists.length; r++) {
@@ -384,33 +408,60 @@ function referenceView(market: MarketState, reference: readonly bigint[], timest
   return floatView(createMarketView({ ...market, prices }, timestamp))
 }
 
-/** Builds the index over every account at the mirror's current prices and time. */
-export function buildTriggerIndex(market: MarketState, floats: FloatBalances): TriggerIndex {
+/**
+ * An index over every account at the mirror's current prices and time, with no entry computed yet:
+ * `buildSlice` (between events) or `completeTriggerIndex` fills it.
+ */
+export function startTriggerIndex(market: MarketState, floats: FloatBalances): TriggerIndex {
   const now = market.block.timestamp
   const reference = pricesById(market, pricesAt(market, now))
   const index = new TriggerIndex(floats, reference, borrowRateCap(market), Number(now))
   index.sourceReserves = sourceReserves(market)
-  const fv = referenceView(market, reference, now)
-  for (let slot = 0; slot < floats.size; slot++) index.refresh(fv, slot, Number(now))
   return index
+}
+
+/** Slots computed per slice of a build: a few milliseconds of work between two events. */
+export const BUILD_SLICE = 8_192
+
+/** Computes the next slice of an index under construction; returns whether more remain. */
+export function buildSlice(index: TriggerIndex, market: MarketState, slots = BUILD_SLICE): boolean {
+  if (index.complete) return false
+  const now = market.block.timestamp
+  index.sourceReserves = sourceReserves(market)
+  return index.buildSome(referenceView(market, index.referencePrices, now), slots, Number(now))
+}
+
+/** Finishes an index's build at once (tests, benchmarks, a replay that never yields). */
+export function completeTriggerIndex(index: TriggerIndex, market: MarketState): TriggerIndex {
+  buildSlice(index, market, Number.POSITIVE_INFINITY)
+  return index
+}
+
+/** Builds the index over every account at the mirror's current prices and time, in one go. */
+export function buildTriggerIndex(market: MarketState, floats: FloatBalances): TriggerIndex {
+  return completeTriggerIndex(startTriggerIndex(market, floats), market)
 }
 
 /**
  * After a block: reference prices follow the prices the block moved (and adapters that drifted),
  * the accounts exposed to them and the accounts the block touched are recomputed, and the sweep
- * advances. Returns a new index when the old one cannot be kept (a rate above its cap).
+ * advances. Returns a new index, not yet built, when the old one cannot be kept (a rate above its cap).
  */
 export function updateTriggerIndex(
   index: TriggerIndex,
   market: MarketState,
   floats: FloatBalances,
-  exposure: ExposureIndex,
   change: { touched: Iterable<string>; movedPrices: ReadonlySet<string>; configured: Iterable<number> },
   blockSeconds: number,
 ): TriggerIndex {
-  if (borrowRateCap(market) > index.rateCap) return buildTriggerIndex(market, floats)
+  // A rate above the cap invalidates every entry's interest margin: a new index, built in slices.
+  if (borrowRateCap(market) > index.rateCap) return startTriggerIndex(market, floats)
   const now = market.block.timestamp
-  const refresh = new Set<string>(change.touched)
+  const refresh = new Set<number>()
+  for (const key of change.touched) {
+    const slot = floats.slotOf(key)
+    if (slot !== undefined) refresh.add(slot)
+  }
   const rebased = new Set<number>(change.configured)
   // Prices only move with a price event or an adapter (re-read or drifting with time).
   if (change.movedPrices.size > 0 || market.adapters.size > 0) {
@@ -431,17 +482,14 @@ export function updateTriggerIndex(
   // it prices as the category's source, whatever they hold.
   const rebasedAssets: string[] = []
   for (const [asset, reserve] of market.reserves) if (rebased.has(reserve.id)) rebasedAssets.push(asset)
-  for (const key of exposedAccounts(market, exposure, rebasedAssets)) refresh.add(key)
+  for (const slot of exposedSlots(market, floats, rebasedAssets)) refresh.add(slot)
   const sweep = index.sweepDue(blockSeconds)
   if (refresh.size === 0 && sweep === 0) return index
   // v3.0: a category priced by a source moves with it (its members are booked on the source).
   index.sourceReserves = sourceReserves(market)
   const fv = referenceView(market, index.referencePrices, now)
   const at = Number(now)
-  for (const key of refresh) {
-    const slot = floats.slotOf(key)
-    if (slot !== undefined) index.refresh(fv, slot, at)
-  }
+  for (const slot of refresh) index.refresh(fv, slot, at)
   index.sweep(fv, sweep, at)
   return index
 }

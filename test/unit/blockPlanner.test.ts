@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { syntheticMarket } from '../../bench/syntheticMarket.js'
 import { createBlockPlanner } from '../../strategies/aave-v3/blockPlanner.js'
-import { buildExposureIndex, exposedAccounts, indexAccount } from '../../strategies/aave-v3/exposure.js'
+import { exposedAccounts, holdersOf } from '../../strategies/aave-v3/exposure.js'
 import { marketRules, normalizedDebt, normalizedIncome } from '../../strategies/aave-v3/math.js'
 import { type AaveOpportunity, planLiquidations } from '../../strategies/aave-v3/plan.js'
 import { FloatBalances } from '../../strategies/aave-v3/prefilter.js'
@@ -53,7 +53,6 @@ describe('block planner', () => {
         fc.array(op, { minLength: 1, maxLength: 20 }),
         (seed, ops) => {
           const market = syntheticMarket(150, seed)
-          const exposure = buildExposureIndex(market)
           const planner = createBlockPlanner()
           // The strategy's planner: float copies of the balances, so a whole-market plan prefilters.
           const withFloats = createBlockPlanner()
@@ -63,11 +62,9 @@ describe('block planner', () => {
           const reserves = [...market.reserves.values()]
           let timestamp = market.block.timestamp + 12n
           const params = () => ({ timestamp, gasPriceWei: 10n ** 9n })
-          expect(summary(planner.plan(market, params()))).toEqual(
-            summary(planLiquidations(market, undefined, params())),
-          )
+          expect(summary(planner.plan(market, params()))).toEqual(summary(planLiquidations(market, params())))
           expect(summary(withFloats.plan(market, params(), floats))).toEqual(
-            summary(planLiquidations(market, undefined, params())),
+            summary(planLiquidations(market, params())),
           )
           for (const step of ops) {
             if (step.kind === 'price') {
@@ -75,8 +72,8 @@ describe('block planner', () => {
               if (!reserve) continue
               const asset = reserve.asset.toLowerCase()
               market.prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(step.factor)) / 100n)
-              planner.markDirty(exposedAccounts(market, exposure, [asset]))
-              withFloats.markDirty(exposedAccounts(market, exposure, [asset]))
+              planner.markDirty(exposedAccounts(market, floats, [asset]))
+              withFloats.markDirty(exposedAccounts(market, floats, [asset]))
             } else if (step.kind === 'position') {
               const key = keys[step.account % keys.length] as string
               const p = market.accounts.get(key)
@@ -86,7 +83,6 @@ describe('block planner', () => {
               list[id] = ((list[id] ?? 10n ** 15n) * BigInt(step.factor)) / 100n
               const bit = 1n << BigInt(id * 2 + (step.debt ? 0 : 1))
               p.config = list[id] === 0n ? p.config & ~bit : p.config | bit
-              indexAccount(exposure, key, p)
               floats.set(key, p)
               planner.markDirty([key])
               withFloats.markDirty([key])
@@ -108,11 +104,11 @@ describe('block planner', () => {
               const next = reserve.liquidationThreshold + BigInt(step.delta)
               if (next <= reserve.ltv || next > 9_500n) continue
               reserve.liquidationThreshold = next
-              planner.markDirty(exposure.byReserve.get(reserve.id) ?? [])
-              withFloats.markDirty(exposure.byReserve.get(reserve.id) ?? [])
+              planner.markDirty(holdersOf(floats, [reserve.id]))
+              withFloats.markDirty(holdersOf(floats, [reserve.id]))
             }
             const incremental = planner.plan(market, params())
-            const full = planLiquidations(market, undefined, params())
+            const full = planLiquidations(market, params())
             expect(summary(incremental)).toEqual(summary(full))
             expect(summary(withFloats.plan(market, params(), floats))).toEqual(summary(full))
           }
@@ -137,12 +133,12 @@ describe('block planner', () => {
             market.prices.set(asset, ((market.prices.get(asset) ?? 0n) * BigInt(moves[i] ?? 100)) / 100n)
           })
           const params = { timestamp: market.block.timestamp + BigInt(seconds), gasPriceWei: 10n ** 9n }
-          const exact = summary(planLiquidations(market, undefined, params, { exact: true }))
-          expect(summary(planLiquidations(market, undefined, params))).toEqual(exact)
+          const exact = summary(planLiquidations(market, params, { exact: true }))
+          expect(summary(planLiquidations(market, params))).toEqual(exact)
           // And with the strategy's float copies of the balances.
           const floats = new FloatBalances(market.reserves.size)
           for (const [key, position] of market.accounts) floats.set(key, position)
-          expect(summary(planLiquidations(market, undefined, params, { floats }))).toEqual(exact)
+          expect(summary(planLiquidations(market, params, { floats }))).toEqual(exact)
         },
       ),
       // A dust account (99,000 scaled units against 95) the estimate once put above 1.0001 while
