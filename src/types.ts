@@ -96,8 +96,6 @@ export interface Opportunity<D extends Details = Details> {
   profitBase: bigint
   /** profitBase minus the expected gas cost at the ranking gas price. */
   netProfitBase: bigint
-  /** netProfitBase in USD, for logs and reports (decimal string, never used to decide). */
-  netProfitUsd: string
   gasEstimate: bigint
   /** The reads that measure this call's profit in simulation. */
   probes: readonly ProfitProbe[]

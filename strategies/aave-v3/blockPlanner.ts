@@ -176,6 +176,8 @@ export function createBlockPlanner(): BlockPlanner {
       all = false
       dirty.clear()
       lastEvaluated = candidates?.size ?? market.accounts.size
+      // Nothing changed, nothing due, nothing liquidatable (most blocks of a quiet market): no plan.
+      if (candidates?.size === 0) return []
       const now = params.timestamp
       // Healthy accounts are scheduled as the plan reports them (no list of them in between); a
       // whole-market plan (start, reload, rollback) judges clearly healthy accounts by the float

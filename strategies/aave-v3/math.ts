@@ -680,3 +680,73 @@ export function liquidationQuotes(
   }
   return quotes.sort((a, b) => (a.bonusBase > b.bonusBase ? -1 : a.bonusBase < b.bonusBase ? 1 : 0))
 }
+
+/**
+ * The best pair's quote: `liquidationQuotes(...)[0]` (the same pair; equal bonuses go to the first in
+ * reserve order), without sizing the pairs that cannot beat it. A pair's bonus is at most its bonus
+ * share of what the call can move: min(debt value × (LB − 1), collateral value × (LB − 1) / LB), plus
+ * the roundings (a few units of either token's value). Pairs are sized exactly in the order of that
+ * bound, and the first bound below the best exact bonus found ends the search. The bound, a float
+ * with a margin, only orders and skips; the quote returned is the exact one. Where a v3.0 category's
+ * price source prices the pair (amounts sized at one price, valued at another), every pair is sized.
+ */
+export function bestLiquidationQuote(
+  view: MarketView,
+  position: AccountPosition,
+  data?: AccountData,
+): LiquidationQuote | undefined {
+  const account = data ?? userAccountData(view, position)
+  if (account.healthFactor >= view.rules.liquidationThresholdHf) return undefined
+  const eMode = position.eMode !== 0 ? view.eModes.get(position.eMode) : undefined
+  if (eMode && eMode.sourcePrice !== 0n) return liquidationQuotes(view, position, account)[0]
+  const count = view.reserves.length
+  const debts: number[] = []
+  const debtValues: number[] = []
+  const debtUnits: number[] = []
+  for (let d = 0; d < count; d++) {
+    if (!isBorrowing(position, d)) continue
+    const price = Number(view.price[d] ?? 0n)
+    const unit = Number(view.unit[d] as bigint)
+    debts.push(d)
+    debtValues.push((Number(reserveDebtBalance(view, position, d)) * price) / unit)
+    debtUnits.push(price / unit)
+  }
+  const pairs: { c: number; d: number; order: number; bound: number }[] = []
+  for (let c = 0; c < count; c++) {
+    if (!isUsingAsCollateral(position, c) || (position.scaledCollateral[c] ?? 0n) === 0n) continue
+    const reserve = view.reserves[c]
+    if (!reserve) continue
+    const price = Number(view.price[c] ?? 0n)
+    const unit = Number(view.unit[c] as bigint)
+    const value = (Number(collateralBalance(view, position, c)) * price) / unit
+    const inCategory = eMode !== undefined && inBitmap(eMode.collateralBitmap, c)
+    const bonus = Number(inCategory ? eMode.liquidationBonus : reserve.liquidationBonus)
+    const share = Math.max(0, bonus - 10_000)
+    debts.forEach((d, i) => {
+      const byDebt = ((debtValues[i] as number) * share) / 10_000
+      const byCollateral = bonus > 0 ? (value * share) / bonus : 0
+      const slack = 4 * (price / unit) + 4 * (debtUnits[i] as number) + 4
+      pairs.push({ c, d, order: c * count + d, bound: Math.min(byDebt, byCollateral) * (1 + 1e-9) + slack })
+    })
+  }
+  pairs.sort((a, b) => b.bound - a.bound || a.order - b.order)
+  let best: LiquidationQuote | undefined
+  let bestOrder = 0
+  for (const { c, d, order, bound } of pairs) {
+    if (best && bound < Number(best.bonusBase)) break
+    const quote =
+      view.rules.liquidation === 'v3.3'
+        ? bestQuoteV3_3(view, position, account, c, d)
+        : quoteLiquidation(view, position, account, c, d)
+    if (!quote) continue
+    if (
+      !best ||
+      quote.bonusBase > best.bonusBase ||
+      (quote.bonusBase === best.bonusBase && order < bestOrder)
+    ) {
+      best = quote
+      bestOrder = order
+    }
+  }
+  return best
+}

@@ -3,12 +3,18 @@
  * oracle update, at predicted prices), ranked by expected net bonus. Shared by the daemon and the
  * backtest, so both decide with the same code.
  */
-import { type Address, encodeFunctionData, formatUnits, getAbiItem, type Hex, toFunctionSelector } from 'viem'
-import type { Opportunity, PredictedPrice, ProfitProbe } from '../../src/types.js'
+import { type Address, encodeFunctionData, getAbiItem, type Hex, toFunctionSelector } from 'viem'
+import type { Opportunity, OpportunityCall, PredictedPrice, ProfitProbe } from '../../src/types.js'
 import { erc20Abi, poolAbi } from './abi.js'
 import { type Reach, reachOf } from './exposure.js'
 import { MAX_UINT256 } from './fixedPoint.js'
-import { createMarketView, liquidationQuotes, quoteLiquidation, userAccountData } from './math.js'
+import {
+  bestLiquidationQuote,
+  collateralBalance,
+  createMarketView,
+  quoteLiquidation,
+  userAccountData,
+} from './math.js'
 import { type FloatBalances, floatView, healthEstimate, SAFETY } from './prefilter.js'
 import { assetsMovedBy, pricesAt } from './priceSources.js'
 import type { AccountPosition, MarketState } from './state.js'
@@ -100,19 +106,52 @@ export function liquidationCallData(
   return `${LIQUIDATION_CALL}${word(collateral)}${word(debt)}${word(user)}${debtToCover.toString(16).padStart(64, '0')}${'0'.repeat(64)}`
 }
 
+/**
+ * A read of the liquidator's balance of one reserve's token, valued at fixed prices. A class, not an
+ * object literal with closures: a tick at scale makes two per opportunity for thousands of them.
+ */
+class BalanceProbe implements ProfitProbe {
+  readonly label: string
+  constructor(
+    private readonly market: MarketState,
+    private readonly prices: Map<string, bigint>,
+    readonly to: Address,
+  ) {
+    this.label = `balanceOf ${symbolOf(market, to)}`
+  }
+  calldata(liquidator: Address): Hex {
+    return encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [liquidator] })
+  }
+  valueBase(delta: bigint): bigint {
+    return valueAt(this.market, this.prices, this.to, delta)
+  }
+}
+
 /** The liquidator's balances of both assets, read around the call: collateral in, debt out. */
 export function balanceProbes(
   market: MarketState,
   prices: Map<string, bigint>,
   assets: readonly Address[],
 ): ProfitProbe[] {
-  return assets.map((asset) => ({
-    label: `balanceOf ${market.reserves.get(asset.toLowerCase())?.symbol ?? asset}`,
-    to: asset,
-    calldata: (liquidator: Address) =>
-      encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [liquidator] }),
-    valueBase: (delta: bigint) => valueAt(market, prices, asset, delta),
-  }))
+  return assets.map((asset) => new BalanceProbe(market, prices, asset))
+}
+
+/**
+ * liquidationCall's transaction, its calldata encoded on first read: a tick at scale ranks thousands
+ * of opportunities and sends a few. (An accessor on a class costs nothing per object; one in an
+ * object literal costs about a microsecond to create, more than the rest of the opportunity.)
+ */
+class LiquidationCallTx implements OpportunityCall {
+  readonly value = 0n
+  private encoded: Hex | undefined
+  constructor(
+    readonly to: Address,
+    private readonly args: readonly [collateral: Address, debt: Address, user: Address, debtToCover: bigint],
+  ) {}
+  get data(): Hex {
+    this.encoded ??= liquidationCallData(...this.args)
+    return this.encoded
+  }
 }
 
 export interface PlanParams {
@@ -166,10 +205,10 @@ export function planLiquidations(
   const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
   const out: AaveOpportunity[] = []
   // Probes value what the simulation moved at the prices planned with, even after the mirror moves on.
-  const plannedPrices = new Map(prices)
+  // (copied once, on the first opportunity: most block plans of a quiet market make none).
+  let plannedPrices: Map<string, bigint> | undefined
   const evaluated = subset.onEvaluated
-  const symbol = (asset: Address) => market.reserves.get(asset.toLowerCase())?.symbol ?? asset
-  const now = params.now ?? (() => performance.timeOrigin + performance.now())
+  const now = params.now ?? wallClock
   const backrun = predicted
     ? { dependsOn: predicted.tx, predictedPrices: predicted.prices, precededBy: predicted.preceding ?? [] }
     : {}
@@ -194,7 +233,7 @@ export function planLiquidations(
       evaluated?.(key, data.healthFactor, false)
       continue
     }
-    const [first] = liquidationQuotes(view, position, data)
+    const first = bestLiquidationQuote(view, position, data)
     if (!first) {
       evaluated?.(key, data.healthFactor, false)
       continue
@@ -204,8 +243,12 @@ export function planLiquidations(
     // v3.3+: the Pool's maximum is sent as type(uint256).max (an exact amount could leave dust).
     const collateralId = market.reserves.get(first.collateralAsset.toLowerCase())?.id
     const debtId = market.reserves.get(first.debtAsset.toLowerCase())?.id
+    // Where the cap did not apply (less than the whole balance seized), the amount named is the
+    // close-factor maximum the quote already ran: the same computation, the same quote.
     const best =
-      first.callDebtToCover === MAX_UINT256
+      first.callDebtToCover === MAX_UINT256 ||
+      (collateralId !== undefined &&
+        first.collateralReceived + first.protocolFee < collateralBalance(view, position, collateralId))
         ? first
         : collateralId !== undefined && debtId !== undefined
           ? quoteLiquidation(view, position, data, collateralId, debtId, first.callDebtToCover)
@@ -217,39 +260,28 @@ export function planLiquidations(
     const account = key as Address
     evaluated?.(key, data.healthFactor, true)
     const { collateralAsset, debtAsset, callDebtToCover } = best
-    // What only a sent or reported opportunity needs (calldata, probes, the USD figure) is made on
-    // first read: a tick at scale ranks thousands and sends a few.
-    let calldata: Hex | undefined
-    let probes: ProfitProbe[] | undefined
+    plannedPrices ??= new Map(prices)
+    // A plain object (spread and copied by the executor) whose costly parts are made on first use:
+    // the calldata (LiquidationCallTx) and the probes' own calldata.
     out.push({
       key,
       account,
       strategy: STRATEGY_NAME,
       profitBase: best.bonusBase,
       netProfitBase: best.bonusBase - gasCostBase,
-      get netProfitUsd() {
-        return formatUnits(this.netProfitBase, 8)
-      },
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
-      call: {
-        to: market.pool,
-        get data() {
-          calldata ??= liquidationCallData(collateralAsset, debtAsset, account, callDebtToCover)
-          return calldata
-        },
-        value: 0n,
-      },
-      get probes() {
-        probes ??= balanceProbes(market, plannedPrices, [collateralAsset, debtAsset])
-        return probes
-      },
+      call: new LiquidationCallTx(market.pool, [collateralAsset, debtAsset, account, callDebtToCover]),
+      probes: [
+        new BalanceProbe(market, plannedPrices, collateralAsset),
+        new BalanceProbe(market, plannedPrices, debtAsset),
+      ],
       probesAt: (later, at) =>
         balanceProbes(market, pricesAt(market, at, later), [collateralAsset, debtAsset]),
       details: {
         collateralAsset,
         debtAsset,
-        collateralSymbol: symbol(collateralAsset),
-        debtSymbol: symbol(debtAsset),
+        collateralSymbol: symbolOf(market, collateralAsset),
+        debtSymbol: symbolOf(market, debtAsset),
         debtToCover: best.debtToCover,
         collateralReceived: best.collateralReceived,
         callDebtToCover,
@@ -262,6 +294,10 @@ export function planLiquidations(
   }
   return out.sort(byNetProfit)
 }
+
+const wallClock = () => performance.timeOrigin + performance.now()
+const symbolOf = (market: MarketState, asset: Address) =>
+  market.reserves.get(asset.toLowerCase())?.symbol ?? asset
 
 /** Best first; equal profits by key, so any two planners that agree return the same order. */
 export function byNetProfit(a: AaveOpportunity, b: AaveOpportunity): number {

@@ -4,7 +4,7 @@
  * liquidatable one becomes the exact liquidate() call (riskiest position, closed size, reward),
  * carrying the streamed update and its fee when prices come from the stream.
  */
-import { type Address, encodeFunctionData, formatUnits, type Hex } from 'viem'
+import { type Address, encodeFunctionData, type Hex } from 'viem'
 import type { Opportunity, PlanParams } from '../../src/types.js'
 import { clearinghouseAbi } from './abi.js'
 import { type Prices, pricesOf, quoteLiquidation, toWad, WAD } from './math.js'
@@ -98,7 +98,6 @@ export function planPerps(
       strategy: STRATEGY_NAME,
       profitBase: profit,
       netProfitBase: net,
-      netProfitUsd: formatUnits(net, 18),
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: {
         to: state.clearinghouse,

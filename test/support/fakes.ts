@@ -51,7 +51,6 @@ export function opportunity(
     call: { to: '0x00000000000000000000000000000000000000c0', data: '0x', value: 0n },
     profitBase: netProfitBase,
     netProfitBase,
-    netProfitUsd: String(netProfitBase),
     gasEstimate: 100_000n,
     probes: [],
     details: {},

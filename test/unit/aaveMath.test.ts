@@ -1,10 +1,13 @@
 /** Aave v3.0.2 math without a chain: interest, account data, liquidation sizing, at their edges. */
 import { Decimal } from 'decimal.js'
 import { describe, expect, it } from 'vitest'
+import { syntheticMarket } from '../../bench/syntheticMarket.js'
 import { MAX_UINT256, RAY, SECONDS_PER_YEAR, WAD } from '../../strategies/aave-v3/fixedPoint.js'
 import {
+  collateralBalance,
   createMarketView,
   linearInterest,
+  liquidationQuotes,
   normalizedDebt,
   normalizedIncome,
   quoteLiquidation,
@@ -181,5 +184,32 @@ describe('liquidation sizing (v3.0.2)', () => {
       1000n,
     )
     expect(quoteLiquidation(paused, p, hf(WAD / 2n), 0, 1)).toBeUndefined()
+  })
+})
+
+describe('the amount a v3.0 call names', () => {
+  it('re-quoted, gives the same quote wherever less than the whole collateral balance was seized', () => {
+    // The planner relies on it to skip the second sizing of every uncapped v3.0 liquidation.
+    let uncapped = 0
+    let capped = 0
+    for (const seed of [1, 2, 3]) {
+      const m = syntheticMarket(3_000, seed)
+      const v = createMarketView(m, m.block.timestamp + 3_600n)
+      for (const position of m.accounts.values()) {
+        const data = userAccountData(v, position)
+        const [best] = liquidationQuotes(v, position, data)
+        if (!best) continue
+        const c = m.reserves.get(best.collateralAsset.toLowerCase())?.id as number
+        const d = m.reserves.get(best.debtAsset.toLowerCase())?.id as number
+        const again = quoteLiquidation(v, position, data, c, d, best.callDebtToCover)
+        if (best.collateralReceived + best.protocolFee < collateralBalance(v, position, c)) {
+          uncapped++
+          expect(again).toEqual(best)
+        } else capped++
+      }
+    }
+    // Both kinds occur in these markets (a third of their accounts are underwater).
+    expect(uncapped).toBeGreaterThan(100)
+    expect(capped).toBeGreaterThan(10)
   })
 })
