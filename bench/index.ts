@@ -21,13 +21,20 @@ if (jsonAt >= 0 && !jsonFile) {
 }
 
 const lines: string[] = []
-lines.push(...benchMirror())
-lines.push(...benchPerps())
-lines.push(...(await benchScale()))
-lines.push(...(await benchTickToTrade()))
-lines.push(...(await benchBatch()))
-lines.push(...(await benchReplay()))
-lines.push(...(await benchRestart()))
+// Each benchmark starts from a collected heap: the one before it (1M accounts) leaves a gigabyte of
+// garbage whose collection would otherwise land in the next one's timings, or compete on the
+// machine's two cores with the process the restart bench spawns.
+const collected = <T>(run: () => T): T => {
+  global.gc?.()
+  return run()
+}
+lines.push(...collected(benchMirror))
+lines.push(...collected(benchPerps))
+lines.push(...(await collected(benchScale)))
+lines.push(...(await collected(benchTickToTrade)))
+lines.push(...(await collected(benchBatch)))
+lines.push(...(await collected(benchReplay)))
+lines.push(...(await collected(benchRestart)))
 console.log(lines.join('\n'))
 if (jsonFile) {
   writeFileSync(jsonFile, `${JSON.stringify(figures, null, 2)}\n`)

@@ -70,4 +70,29 @@ describe('transaction signer', () => {
       { numRuns: 50 },
     )
   })
+
+  it('has viem’s address and public key, and signs messages and typed data as viem does', async () => {
+    await fc.assert(
+      fc.asyncProperty(key, fc.string(), async (k, message) => {
+        const fast = keyAccount(k as Hex)
+        const viem = privateKeyToAccount(k as Hex)
+        expect(fast.address).toBe(viem.address)
+        expect(fast.publicKey).toBe(viem.publicKey)
+        expect(await fast.signMessage({ message })).toBe(await viem.signMessage({ message }))
+        const typed = {
+          domain: { name: 'undertow', chainId: 1 },
+          types: { Note: [{ name: 'text', type: 'string' }] },
+          primaryType: 'Note' as const,
+          message: { text: message },
+        }
+        expect(await fast.signTypedData(typed)).toBe(await viem.signTypedData(typed))
+      }),
+      { numRuns: 50 },
+    )
+  })
+
+  it('refuses an invalid key (zero, or not below the curve order)', () => {
+    expect(() => keyAccount(toHex(0n, { size: 32 }))).toThrow()
+    expect(() => keyAccount('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141')).toThrow()
+  })
 })
