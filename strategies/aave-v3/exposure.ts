@@ -14,8 +14,8 @@ import type { MarketState } from './state.js'
 
 /** What a move reaches: reserve ids held, and (v3.0) eMode categories priced by a moved asset. */
 export interface Reach {
-  ids: number[]
-  categories: number[]
+  ids: readonly number[]
+  categories: readonly number[]
 }
 
 /** The reserves and categories the prices of `movedAssets` (lowercase) reach. */
@@ -51,5 +51,5 @@ export function exposedAccounts(
 
 /** Accounts holding any of the reserves `ids` (their parameters changed). */
 export function holdersOf(floats: FloatBalances, ids: readonly number[]): string[] {
-  return floats.slotsReached({ ids: [...ids], categories: [] }).map((slot) => floats.keys[slot] as string)
+  return floats.slotsReached({ ids, categories: [] }).map((slot) => floats.keys[slot] as string)
 }

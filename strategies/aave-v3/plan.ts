@@ -63,26 +63,18 @@ function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<C
 }
 
 /**
- * The index's candidates that the moved assets reach (its superset also holds accounts only an
- * adapter's drift moved): the same accounts, and so the same plan, as walking every exposed slot.
+ * The accounts in `slots`, with their positions; with `reach`, only those it reaches (the index's
+ * candidates also hold accounts only an adapter's drift moved): the same accounts, and so the same
+ * plan, as walking every reached slot.
  */
-function* reachedAmong(
+function* atSlots(
   market: MarketState,
-  reach: Reach,
   slots: readonly number[],
   floats: FloatBalances,
+  reach?: Reach,
 ): Iterable<Candidate> {
   for (const slot of slots) {
-    if (!floats.reaches(slot, reach)) continue
-    const key = floats.keys[slot] as string
-    const position = market.accounts.get(key)
-    if (position) yield [key, position, slot]
-  }
-}
-
-/** Every account in `slots`, with its position. */
-function* atSlots(market: MarketState, slots: readonly number[], floats: FloatBalances): Iterable<Candidate> {
-  for (const slot of slots) {
+    if (reach && !floats.reaches(slot, reach)) continue
     const key = floats.keys[slot] as string
     const position = market.accounts.get(key)
     if (position) yield [key, position, slot]
@@ -197,7 +189,7 @@ export function planLiquidations(
     const reach = reachOf(market, assetsMovedBy(market, predicted.prices.keys()))
     const slots = subset.triggers?.candidates(pricesById(market, prices), Number(timestamp))
     candidates = slots
-      ? reachedAmong(market, reach, slots, floats)
+      ? atSlots(market, slots, floats, reach)
       : atSlots(market, floats.slotsReached(reach), floats)
   }
   const view = createMarketView({ ...market, prices }, timestamp)
@@ -262,7 +254,7 @@ export function planLiquidations(
     const { collateralAsset, debtAsset, callDebtToCover } = best
     plannedPrices ??= new Map(prices)
     // A plain object (spread and copied by the executor) whose costly parts are made on first use:
-    // the calldata (LiquidationCallTx) and the probes' own calldata.
+    // the calldata (LiquidationCallTx) and the probes' own calldata (BalanceProbe).
     out.push({
       key,
       account,
@@ -271,10 +263,7 @@ export function planLiquidations(
       netProfitBase: best.bonusBase - gasCostBase,
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: new LiquidationCallTx(market.pool, [collateralAsset, debtAsset, account, callDebtToCover]),
-      probes: [
-        new BalanceProbe(market, plannedPrices, collateralAsset),
-        new BalanceProbe(market, plannedPrices, debtAsset),
-      ],
+      probes: balanceProbes(market, plannedPrices, [collateralAsset, debtAsset]),
       probesAt: (later, at) =>
         balanceProbes(market, pricesAt(market, at, later), [collateralAsset, debtAsset]),
       details: {

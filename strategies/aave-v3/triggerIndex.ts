@@ -421,7 +421,7 @@ export function startTriggerIndex(market: MarketState, floats: FloatBalances): T
 }
 
 /** Slots computed per slice of a build: a few milliseconds of work between two events. */
-export const BUILD_SLICE = 8_192
+const BUILD_SLICE = 8_192
 
 /** Computes the next slice of an index under construction; returns whether more remain. */
 export function buildSlice(index: TriggerIndex, market: MarketState, slots = BUILD_SLICE): boolean {
