@@ -26,7 +26,7 @@ export async function benchBatch(): Promise<string[]> {
       const deadline = Date.now() + 20_000
       let sent = daemon.executor.tickToTrade.filter((t) => t.oracleTx === hash)
       while (sent.length < BATCH && Date.now() < deadline) {
-        await new Promise((resolve) => setImmediate(resolve))
+        await new Promise((resolve) => setTimeout(resolve, 1))
         sent = daemon.executor.tickToTrade.filter((t) => t.oracleTx === hash)
       }
       if (sent.length > 0) last.push(Math.max(...sent.map((t) => t.ms)))

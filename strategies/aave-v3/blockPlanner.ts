@@ -12,7 +12,7 @@
  * Index updates alone need nothing: they materialize accrual the bound already covers.
  */
 import type { AaveOpportunity, PlanParams } from './plan.js'
-import { byNetProfit, planLiquidations } from './plan.js'
+import { planLiquidations } from './plan.js'
 import { type FloatBalances, SAFETY } from './prefilter.js'
 import type { MarketState } from './state.js'
 
@@ -111,7 +111,11 @@ function maxBorrowRatePerSecond(market: MarketState): number {
 export function createBlockPlanner(): BlockPlanner {
   let all = true
   const dirty = new Set<string>()
-  const liquidatable = new Map<string, AaveOpportunity>()
+  /**
+   * The accounts the last plan found liquidatable. Every one is a candidate of the next plan, which
+   * either plans it again or finds it healthy (or gone): so after a plan this is exactly its keys.
+   */
+  let liquidatable: string[] = []
   const due = new DueHeap()
   /** The latest scheduled time per account (seconds): older heap entries for it are stale. */
   const dueAt = new Map<string, number>()
@@ -158,12 +162,11 @@ export function createBlockPlanner(): BlockPlanner {
       }
       let candidates: Set<string> | undefined
       if (all) {
-        liquidatable.clear()
         due.clear()
         dueAt.clear()
       } else {
         candidates = new Set(dirty)
-        for (const key of liquidatable.keys()) candidates.add(key)
+        for (const key of liquidatable) candidates.add(key)
         const now = Number(params.timestamp)
         for (let at = due.peekAt(); at !== undefined && at <= now; at = due.peekAt()) {
           const key = due.pop() as string
@@ -179,9 +182,7 @@ export function createBlockPlanner(): BlockPlanner {
       // Nothing changed, nothing due, nothing liquidatable (most blocks of a quiet market): no plan.
       if (candidates?.size === 0) return []
       const now = params.timestamp
-      // Healthy accounts are scheduled as the plan reports them (no list of them in between); a
-      // whole-market plan (start, reload, rollback) judges clearly healthy accounts by the float
-      // estimate and schedules them by it, less the prefilter's margin: never later than exact.
+      // Healthy accounts are scheduled as the plan reports them (no list of them in between).
       const planned = planLiquidations(
         market,
         { ...params, predicted: undefined },
@@ -189,32 +190,24 @@ export function createBlockPlanner(): BlockPlanner {
           // A whole-market plan walks the account map's entries (no lookup per key).
           ...(candidates ? { only: candidates } : {}),
           onEvaluated: (key, healthFactor, yielded) => {
-            if (yielded) return
-            liquidatable.delete(key)
-            schedule(key, healthFactor, now)
+            if (!yielded) schedule(key, healthFactor, now)
           },
-          ...(candidates === undefined && floats
+          // Clearly healthy candidates (most of those whose position changed) are judged by the
+          // float estimate and scheduled by it, less the prefilter's margin: never later than exact.
+          ...(floats
             ? {
                 floats,
-                onEstimated: (key: string, estimate: number) => {
-                  liquidatable.delete(key)
-                  scheduleAt(key, estimate / SAFETY, now)
-                },
+                onEstimated: (key: string, estimate: number) => scheduleAt(key, estimate / SAFETY, now),
               }
             : {}),
         },
       )
-      const plannedKeys = new Set<string>()
-      for (const o of planned) {
-        liquidatable.set(o.key, o)
-        plannedKeys.add(o.key)
-        dueAt.delete(o.key)
-      }
-      // Candidates that no longer have a position (repaid, gone) leave the set too: the plan passes
-      // over them silently, every other candidate it either planned or reported healthy (removed
-      // above), so a candidate still in the set and not planned is one of them.
-      if (candidates) for (const key of candidates) if (!plannedKeys.has(key)) liquidatable.delete(key)
-      return [...liquidatable.values()].sort(byNetProfit)
+      // Planned: liquidatable now, so off the due heap. Candidates without a position any more
+      // (repaid, gone) are neither planned nor reported: they simply drop out. The plan is already
+      // ranked; the whole liquidatable set is what it returned.
+      liquidatable = planned.map((o) => o.key)
+      for (const key of liquidatable) dueAt.delete(key)
+      return planned
     },
   }
 }

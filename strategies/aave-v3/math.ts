@@ -211,24 +211,33 @@ export function userAccountData(view: MarketView, position: AccountPosition): Ac
   let totalDebt = 0n
   let weightedLtv = 0n
   let weightedLt = 0n
-  // Walk the configuration two bits at a time (borrowing, collateral) and stop at its highest bit.
-  let config = position.config
-  for (let id = 0; config !== 0n; id++, config >>= 2n) {
-    const bits = config & 3n
-    if (bits === 0n) continue
+  // Walk the configuration two bits at a time (borrowing, collateral) and stop at its highest bit;
+  // in number arithmetic while the bitmap is an exact float (up to 26 reserves: no bigint per step).
+  const small = position.config < 2n ** 52n
+  let bitsLeft = small ? Number(position.config) : 0
+  let config = small ? 0n : position.config
+  for (let id = 0; bitsLeft !== 0 || config !== 0n; id++) {
+    let bits: number
+    if (small) {
+      bits = bitsLeft % 4
+      bitsLeft = (bitsLeft - bits) / 4
+    } else {
+      bits = Number(config & 3n)
+      config >>= 2n
+    }
+    if (bits === 0) continue
     const reserve = view.reserves[id]
     if (!reserve) continue
     const unit = view.unit[id] as bigint
     const inCategory = eMode !== undefined && inBitmap(eMode.collateralBitmap, id)
     const price = sourcePrice !== 0n && inCategory ? sourcePrice : (view.price[id] as bigint)
-    if (bits >= 2n && (reserve.liquidationThreshold !== 0n || !rules.collateralNeedsThreshold)) {
+    if (bits >= 2 && (reserve.liquidationThreshold !== 0n || !rules.collateralNeedsThreshold)) {
       const value = (collateralBalance(view, position, id) * price) / unit
       totalCollateral += value
       weightedLtv += value * reserveLtv(rules, reserve, eMode, inCategory, id)
       weightedLt += value * (inCategory ? eMode.liquidationThreshold : reserve.liquidationThreshold)
     }
-    if ((bits & 1n) === 1n)
-      totalDebt += rounding.debtValue(reserveDebtBalance(view, position, id), price, unit)
+    if ((bits & 1) === 1) totalDebt += rounding.debtValue(reserveDebtBalance(view, position, id), price, unit)
   }
   const avgLtv = totalCollateral !== 0n ? weightedLtv / totalCollateral : 0n
   const avgLt = totalCollateral !== 0n ? weightedLt / totalCollateral : 0n
@@ -381,16 +390,22 @@ function finishQuote(
     view.price[debtReserve.id] ?? 0n,
     view.unit[debtReserve.id] as bigint,
   )
+  // Every field named (no spread of `extra`): a tick makes thousands of quotes, and a spread
+  // builds each one the slow way.
   return {
     collateralAsset: collateral.asset,
     debtAsset: debtReserve.asset,
     debtToCover: debtNeeded,
+    callDebtToCover: extra.callDebtToCover,
     collateralReceived,
     protocolFee,
     bonusBase: collateralValueBase - debtValueBase,
     debtValueBase,
     collateralValueBase,
-    ...extra,
+    closeFactorBps: extra.closeFactorBps,
+    createsDeficit: extra.createsDeficit,
+    deficit: extra.deficit,
+    dustLimited: extra.dustLimited,
   }
 }
 

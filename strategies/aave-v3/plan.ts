@@ -6,7 +6,7 @@
 import { type Address, encodeFunctionData, getAbiItem, type Hex, toFunctionSelector } from 'viem'
 import type { Opportunity, OpportunityCall, PredictedPrice, ProfitProbe } from '../../src/types.js'
 import { erc20Abi, poolAbi } from './abi.js'
-import { type Reach, reachOf } from './exposure.js'
+import { reachOf } from './exposure.js'
 import { MAX_UINT256 } from './fixedPoint.js'
 import {
   bestLiquidationQuote,
@@ -51,36 +51,6 @@ export function valueAt(
   return reserve ? (amount * (prices.get(key) ?? 0n)) / 10n ** BigInt(reserve.decimals) : 0n
 }
 
-/** An account to evaluate, and its slot in the float balances when the walk knows it. */
-type Candidate = [key: string, position: AccountPosition, slot?: number]
-
-/** The accounts' positions, lazily (a tick walks tens of thousands: no intermediate arrays). */
-function* withPositions(market: MarketState, keys: Iterable<string>): Iterable<Candidate> {
-  for (const key of keys) {
-    const p = market.accounts.get(key)
-    if (p) yield [key, p]
-  }
-}
-
-/**
- * The accounts in `slots`, with their positions; with `reach`, only those it reaches (the index's
- * candidates also hold accounts only an adapter's drift moved): the same accounts, and so the same
- * plan, as walking every reached slot.
- */
-function* atSlots(
-  market: MarketState,
-  slots: readonly number[],
-  floats: FloatBalances,
-  reach?: Reach,
-): Iterable<Candidate> {
-  for (const slot of slots) {
-    if (reach && !floats.reaches(slot, reach)) continue
-    const key = floats.keys[slot] as string
-    const position = market.accounts.get(key)
-    if (position) yield [key, position, slot]
-  }
-}
-
 const LIQUIDATION_CALL = toFunctionSelector(getAbiItem({ abi: poolAbi, name: 'liquidationCall' }))
 const word = (hex: string) => hex.toLowerCase().replace(/^0x/, '').padStart(64, '0')
 
@@ -103,13 +73,13 @@ export function liquidationCallData(
  * object literal with closures: a tick at scale makes two per opportunity for thousands of them.
  */
 class BalanceProbe implements ProfitProbe {
-  readonly label: string
   constructor(
     private readonly market: MarketState,
     private readonly prices: Map<string, bigint>,
     readonly to: Address,
-  ) {
-    this.label = `balanceOf ${symbolOf(market, to)}`
+  ) {}
+  get label(): string {
+    return `balanceOf ${symbolOf(this.market, this.to)}`
   }
   calldata(liquidator: Address): Hex {
     return encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [liquidator] })
@@ -126,6 +96,12 @@ export function balanceProbes(
   assets: readonly Address[],
 ): ProfitProbe[] {
   return assets.map((asset) => new BalanceProbe(market, prices, asset))
+}
+
+/** The same probes at other prices (a later pending update's), through pricesAt as planned. */
+function repricedProbes(market: MarketState, collateral: Address, debt: Address) {
+  return (later: ReadonlyMap<string, bigint>, at: bigint): ProfitProbe[] =>
+    balanceProbes(market, pricesAt(market, at, later), [collateral, debt])
 }
 
 /**
@@ -181,17 +157,6 @@ export function planLiquidations(
   const { timestamp, predicted, gasPriceWei } = params
   // Adapter prices at the planned block's time, and pending answers carried through their adapters.
   const prices = pricesAt(market, timestamp, predicted?.prices)
-  let candidates: Iterable<Candidate> = market.accounts
-  if (subset.only) {
-    candidates = withPositions(market, subset.only)
-  } else if (predicted && subset.floats) {
-    const floats = subset.floats
-    const reach = reachOf(market, assetsMovedBy(market, predicted.prices.keys()))
-    const slots = subset.triggers?.candidates(pricesById(market, prices), Number(timestamp))
-    candidates = slots
-      ? atSlots(market, slots, floats, reach)
-      : atSlots(market, floats.slotsReached(reach), floats)
-  }
   const view = createMarketView({ ...market, prices }, timestamp)
   const native = nativePrice(market, prices)
   const gasCostBase = native === 0n ? 0n : (LIQUIDATION_GAS_ESTIMATE * gasPriceWei * native) / 10n ** 18n
@@ -201,34 +166,34 @@ export function planLiquidations(
   let plannedPrices: Map<string, bigint> | undefined
   const evaluated = subset.onEvaluated
   const now = params.now ?? wallClock
-  const backrun = predicted
-    ? { dependsOn: predicted.tx, predictedPrices: predicted.prices, precededBy: predicted.preceding ?? [] }
-    : {}
   // Clearly healthy accounts are skipped on a float estimate; whoever wants their exact health
   // (the block planner schedules by it) evaluates every candidate.
   const estimated = subset.onEstimated
   const fv = subset.exact || (evaluated && !estimated) ? undefined : floatView(view)
-  for (const [key, position, slot] of candidates) {
-    if (position.config === 0n) continue
+  const floats = subset.floats
+  // One account: skipped on its estimate, else evaluated exactly and, if liquidatable, planned.
+  // A function called from plain loops below (a generator of [key, position, slot] tuples cost
+  // an allocation and a resumption per account of a tick's tens of thousands).
+  const visit = (key: string, position: AccountPosition, slot: number | undefined): void => {
+    if (position.config === 0n) return
     if (fv) {
-      const floats = subset.floats
       const estimate =
         (floats && (slot !== undefined ? floats.estimateAt(fv, slot) : floats.estimate(fv, key))) ??
         healthEstimate(fv, position)
       if (estimate > SAFETY) {
         estimated?.(key, estimate)
-        continue
+        return
       }
     }
     const data = userAccountData(view, position)
     if (data.healthFactor >= view.rules.liquidationThresholdHf) {
       evaluated?.(key, data.healthFactor, false)
-      continue
+      return
     }
     const first = bestLiquidationQuote(view, position, data)
     if (!first) {
       evaluated?.(key, data.healthFactor, false)
-      continue
+      return
     }
     // v3.0: the call names an exact debtToCover; where the collateral cap applied, that amount runs
     // the contract's uncapped path and can seize a unit less, so quote exactly what the call will do.
@@ -247,15 +212,15 @@ export function planLiquidations(
           : undefined
     if (!best) {
       evaluated?.(key, data.healthFactor, false)
-      continue
+      return
     }
     const account = key as Address
     evaluated?.(key, data.healthFactor, true)
     const { collateralAsset, debtAsset, callDebtToCover } = best
     plannedPrices ??= new Map(prices)
     // A plain object (spread and copied by the executor) whose costly parts are made on first use:
-    // the calldata (LiquidationCallTx) and the probes' own calldata (BalanceProbe).
-    out.push({
+    // the calldata (LiquidationCallTx) and the probes' own calldata and label (BalanceProbe).
+    const opportunity: AaveOpportunity = {
       key,
       account,
       strategy: STRATEGY_NAME,
@@ -264,8 +229,7 @@ export function planLiquidations(
       gasEstimate: LIQUIDATION_GAS_ESTIMATE,
       call: new LiquidationCallTx(market.pool, [collateralAsset, debtAsset, account, callDebtToCover]),
       probes: balanceProbes(market, plannedPrices, [collateralAsset, debtAsset]),
-      probesAt: (later, at) =>
-        balanceProbes(market, pricesAt(market, at, later), [collateralAsset, debtAsset]),
+      probesAt: repricedProbes(market, collateralAsset, debtAsset),
       details: {
         collateralAsset,
         debtAsset,
@@ -275,12 +239,43 @@ export function planLiquidations(
         collateralReceived: best.collateralReceived,
         callDebtToCover,
       },
-      ...backrun,
       atTimestamp: timestamp,
       blockNumber: market.block.number,
       detectedAt: now(),
-    })
+    }
+    // Set, not spread into the literal: a spread makes each of thousands of objects the slow way.
+    if (predicted) {
+      opportunity.dependsOn = predicted.tx
+      opportunity.predictedPrices = predicted.prices
+      opportunity.precededBy = predicted.preceding ?? []
+    }
+    out.push(opportunity)
   }
+  if (subset.only) {
+    for (const key of subset.only) {
+      const position = market.accounts.get(key)
+      if (position) visit(key, position, undefined)
+    }
+  } else if (predicted && floats) {
+    // A pending update walks only the accounts its prices reach; with the trigger index, only those
+    // of them whose trigger the move can have crossed (its candidates also hold accounts only an
+    // adapter's drift moved: the same filter keeps the plan that of walking every reached slot).
+    const reach = reachOf(market, assetsMovedBy(market, predicted.prices.keys()))
+    const slots = subset.triggers?.candidates(pricesById(market, prices), Number(timestamp))
+    const keys = floats.keys
+    const positions = floats.positions
+    if (slots) {
+      for (const slot of slots) {
+        if (!floats.reaches(slot, reach)) continue
+        const position = positions[slot]
+        if (position) visit(keys[slot] as string, position, slot)
+      }
+    } else
+      for (const slot of floats.slotsReached(reach)) {
+        const position = positions[slot]
+        if (position) visit(keys[slot] as string, position, slot)
+      }
+  } else for (const [key, position] of market.accounts) visit(key, position, undefined)
   return out.sort(byNetProfit)
 }
 

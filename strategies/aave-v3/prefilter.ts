@@ -186,6 +186,12 @@ export class FloatBalances {
   private slots = new Map<string, number>()
   /** Slot → account key. */
   readonly keys: string[] = []
+  /**
+   * Slot → the account's position as last recorded (the mirror's own object: applying logs
+   * mutates it in place, and every path that replaces one records it here), so a tick's walk by
+   * slot needs no lookup by key in a map of a million.
+   */
+  readonly positions: (AccountPosition | undefined)[] = []
   /** Slot × reserve: scaled collateral that counts (the collateral bit set), and scaled debt. */
   collateral: Float64Array
   debt: Float64Array
@@ -222,7 +228,8 @@ export class FloatBalances {
       if (slot >= this.capacity) this.grow()
       this.slots.set(key, slot)
       this.keys.push(key)
-    }
+      this.positions.push(position)
+    } else this.positions[slot] = position
     const reserves = this.reserves
     const base = slot * reserves
     const collateral = this.collateral
