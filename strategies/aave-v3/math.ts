@@ -274,6 +274,9 @@ function reserveLtv(
 export interface LiquidationQuote {
   collateralAsset: `0x${string}`
   debtAsset: `0x${string}`
+  /** The two reserves' ids (no lookup by address where the quote is used). */
+  collateralId: number
+  debtId: number
   /** Debt the liquidator repays, in debt asset units (what LiquidationCall reports as debtToCover). */
   debtToCover: bigint
   /**
@@ -395,6 +398,8 @@ function finishQuote(
   return {
     collateralAsset: collateral.asset,
     debtAsset: debtReserve.asset,
+    collateralId: collateral.id,
+    debtId: debtReserve.id,
     debtToCover: debtNeeded,
     callDebtToCover: extra.callDebtToCover,
     collateralReceived,
@@ -715,11 +720,39 @@ export function bestLiquidationQuote(
   const eMode = position.eMode !== 0 ? view.eModes.get(position.eMode) : undefined
   if (eMode && eMode.sourcePrice !== 0n) return liquidationQuotes(view, position, account)[0]
   const count = view.reserves.length
+  const sizePair = (c: number, d: number) =>
+    view.rules.liquidation === 'v3.3'
+      ? bestQuoteV3_3(view, position, account, c, d)
+      : quoteLiquidation(view, position, account, c, d)
+  // The bits in number arithmetic while they fit (up to 26 reserves): no bigint per test.
+  const small = position.config < 2n ** 52n ? Number(position.config) : -1
+  const borrowing = (id: number) =>
+    small >= 0 ? Math.floor(small / 4 ** id) % 2 === 1 : isBorrowing(position, id)
+  const collateralUsed = (id: number) =>
+    (small >= 0 ? Math.floor(small / 4 ** id / 2) % 2 === 1 : isUsingAsCollateral(position, id)) &&
+    (position.scaledCollateral[id] ?? 0n) !== 0n
+  // One collateral and one debt (most accounts): the only pair, nothing to order or bound.
+  let collaterals = 0
+  let debtCount = 0
+  let onlyCollateral = 0
+  let onlyDebt = 0
+  for (let id = 0; id < count; id++) {
+    if (collateralUsed(id) && view.reserves[id]) {
+      collaterals++
+      onlyCollateral = id
+    }
+    if (borrowing(id)) {
+      debtCount++
+      onlyDebt = id
+    }
+  }
+  if (collaterals === 0 || debtCount === 0) return undefined
+  if (collaterals === 1 && debtCount === 1) return sizePair(onlyCollateral, onlyDebt)
   const debts: number[] = []
   const debtValues: number[] = []
   const debtUnits: number[] = []
   for (let d = 0; d < count; d++) {
-    if (!isBorrowing(position, d)) continue
+    if (!borrowing(d)) continue
     const price = Number(view.price[d] ?? 0n)
     const unit = Number(view.unit[d] as bigint)
     debts.push(d)
@@ -728,7 +761,7 @@ export function bestLiquidationQuote(
   }
   const pairs: { c: number; d: number; order: number; bound: number }[] = []
   for (let c = 0; c < count; c++) {
-    if (!isUsingAsCollateral(position, c) || (position.scaledCollateral[c] ?? 0n) === 0n) continue
+    if (!collateralUsed(c)) continue
     const reserve = view.reserves[c]
     if (!reserve) continue
     const price = Number(view.price[c] ?? 0n)
@@ -749,10 +782,7 @@ export function bestLiquidationQuote(
   let bestOrder = 0
   for (const { c, d, order, bound } of pairs) {
     if (best && bound < Number(best.bonusBase)) break
-    const quote =
-      view.rules.liquidation === 'v3.3'
-        ? bestQuoteV3_3(view, position, account, c, d)
-        : quoteLiquidation(view, position, account, c, d)
+    const quote = sizePair(c, d)
     if (!quote) continue
     if (
       !best ||

@@ -198,18 +198,14 @@ export function planLiquidations(
     // v3.0: the call names an exact debtToCover; where the collateral cap applied, that amount runs
     // the contract's uncapped path and can seize a unit less, so quote exactly what the call will do.
     // v3.3+: the Pool's maximum is sent as type(uint256).max (an exact amount could leave dust).
-    const collateralId = market.reserves.get(first.collateralAsset.toLowerCase())?.id
-    const debtId = market.reserves.get(first.debtAsset.toLowerCase())?.id
+    const { collateralId, debtId } = first
     // Where the cap did not apply (less than the whole balance seized), the amount named is the
     // close-factor maximum the quote already ran: the same computation, the same quote.
     const best =
       first.callDebtToCover === MAX_UINT256 ||
-      (collateralId !== undefined &&
-        first.collateralReceived + first.protocolFee < collateralBalance(view, position, collateralId))
+      first.collateralReceived + first.protocolFee < collateralBalance(view, position, collateralId)
         ? first
-        : collateralId !== undefined && debtId !== undefined
-          ? quoteLiquidation(view, position, data, collateralId, debtId, first.callDebtToCover)
-          : undefined
+        : quoteLiquidation(view, position, data, collateralId, debtId, first.callDebtToCover)
     if (!best) {
       evaluated?.(key, data.healthFactor, false)
       return
@@ -233,8 +229,8 @@ export function planLiquidations(
       details: {
         collateralAsset,
         debtAsset,
-        collateralSymbol: symbolOf(market, collateralAsset),
-        debtSymbol: symbolOf(market, debtAsset),
+        collateralSymbol: view.reserves[best.collateralId]?.symbol ?? collateralAsset,
+        debtSymbol: view.reserves[best.debtId]?.symbol ?? debtAsset,
         debtToCover: best.debtToCover,
         collateralReceived: best.collateralReceived,
         callDebtToCover,
