@@ -731,7 +731,7 @@ export function bestLiquidationQuote(
   const collateralUsed = (id: number) =>
     (small >= 0 ? Math.floor(small / 4 ** id / 2) % 2 === 1 : isUsingAsCollateral(position, id)) &&
     (position.scaledCollateral[id] ?? 0n) !== 0n
-  // One collateral and one debt (most accounts): the only pair, nothing to order or bound.
+  // One collateral and one debt (a common portfolio): the only pair, nothing to order or bound.
   let collaterals = 0
   let debtCount = 0
   let onlyCollateral = 0
