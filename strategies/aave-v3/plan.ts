@@ -260,17 +260,11 @@ export function planLiquidations(
     const slots = subset.triggers?.candidates(pricesById(market, prices), Number(timestamp))
     const keys = floats.keys
     const positions = floats.positions
-    if (slots) {
-      for (const slot of slots) {
-        if (!floats.reaches(slot, reach)) continue
-        const position = positions[slot]
-        if (position) visit(keys[slot] as string, position, slot)
-      }
-    } else
-      for (const slot of floats.slotsReached(reach)) {
-        const position = positions[slot]
-        if (position) visit(keys[slot] as string, position, slot)
-      }
+    for (const slot of slots ?? floats.slotsReached(reach)) {
+      if (slots && !floats.reaches(slot, reach)) continue
+      const position = positions[slot]
+      if (position) visit(keys[slot] as string, position, slot)
+    }
   } else for (const [key, position] of market.accounts) visit(key, position, undefined)
   return out.sort(byNetProfit)
 }
